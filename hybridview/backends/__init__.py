@@ -1,0 +1,1 @@
+"""Backends: the only doors to the outside worlds. Each returns core snapshots."""

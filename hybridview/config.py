@@ -1,0 +1,175 @@
+"""The settings file: which clouds and vCenters to watch. Secrets never live here."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import yaml
+
+CONFIG_ENV = "HYBRIDVIEW_CONFIG"
+SCHEMA_VERSION = 1
+
+
+class ConfigError(Exception):
+    def __init__(self, path: Path, key: str, problem: str) -> None:
+        self.path, self.key, self.problem = path, key, problem
+        super().__init__(f"config error in {path}: {key}: {problem}")
+
+
+@dataclass(frozen=True, slots=True)
+class CloudConfig:
+    name: str
+    clouds_yaml: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VCenterConfig:
+    name: str
+    host: str
+    user: str
+    port: int = 443
+    password_env: str | None = None
+    keyring: bool = False
+    verify: bool | str = True  # True, False or a CA bundle path
+    thumbprint: str | None = None  # pinned SHA-256 of the server certificate
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path | None
+    clouds: tuple[CloudConfig, ...] = ()
+    vcenters: tuple[VCenterConfig, ...] = ()
+    refresh_seconds: float = 30.0
+    node_map: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def has_endpoints(self) -> bool:
+        return bool(self.clouds or self.vcenters)
+
+
+def default_path() -> Path:
+    return Path(platformdirs.user_config_dir("hybridview")) / "config.yaml"
+
+
+def resolve_path(explicit: str | None) -> tuple[Path, bool]:
+    """The file to read, and whether the user named it (a named file must exist)."""
+    if explicit:
+        return Path(explicit), True
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV]), True
+    return default_path(), False
+
+
+def load(explicit: str | None = None) -> Config:
+    path, required = resolve_path(explicit)
+    if not path.exists():
+        if required:
+            raise ConfigError(path, "(file)", "does not exist")
+        return Config(path=None)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, "(file)", f"cannot be read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "(file)"
+        raise ConfigError(path, where, f"invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    return parse(path, data or {})
+
+
+def parse(path: Path, data: Any) -> Config:
+    if not isinstance(data, Mapping):
+        raise ConfigError(path, "(top level)", "must be a mapping")
+    known = {"version", "clouds", "vcenters", "refresh_seconds", "node_map"}
+    for key in data:
+        if key not in known:
+            raise ConfigError(path, str(key), f"unknown key (expected one of {', '.join(sorted(known))})")
+    version = data.get("version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise ConfigError(path, "version", f"unsupported schema version {version!r} (this build reads {SCHEMA_VERSION})")
+    refresh = data.get("refresh_seconds", 30)
+    if isinstance(refresh, bool) or not isinstance(refresh, int | float) or refresh < 2:
+        raise ConfigError(path, "refresh_seconds", "must be a number of seconds, at least 2")
+    node_map = data.get("node_map") or {}
+    if not isinstance(node_map, Mapping) or not all(isinstance(v, str) and "/" in v for v in node_map.values()):
+        raise ConfigError(path, "node_map", 'must map node names to "<vcenter name>/<cluster name or moref>"')
+    return Config(
+        path=path,
+        clouds=tuple(_cloud(path, i, c) for i, c in enumerate(_list(path, data, "clouds"))),
+        vcenters=_unique(path, tuple(_vcenter(path, i, v) for i, v in enumerate(_list(path, data, "vcenters")))),
+        refresh_seconds=float(refresh),
+        node_map={str(k): str(v) for k, v in node_map.items()},
+    )
+
+
+def _list(path: Path, data: Mapping[str, Any], key: str) -> list[Any]:
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        raise ConfigError(path, key, "must be a list")
+    return value
+
+
+def _cloud(path: Path, index: int, raw: Any) -> CloudConfig:
+    key = f"clouds[{index}]"
+    if isinstance(raw, str) and raw:
+        return CloudConfig(raw)
+    if isinstance(raw, Mapping) and isinstance(raw.get("name"), str) and raw["name"]:
+        extra = set(raw) - {"name", "clouds_yaml"}
+        if extra:
+            raise ConfigError(path, f"{key}.{sorted(extra)[0]}", "unknown key")
+        return CloudConfig(raw["name"], _opt_str(path, f"{key}.clouds_yaml", raw.get("clouds_yaml")))
+    raise ConfigError(path, key, "must be a cloud name from clouds.yaml, or a mapping with 'name'")
+
+
+def _vcenter(path: Path, index: int, raw: Any) -> VCenterConfig:
+    key = f"vcenters[{index}]"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(path, key, "must be a mapping")
+    allowed = {"name", "host", "port", "user", "password_env", "keyring", "verify", "thumbprint", "password"}
+    for k in raw:
+        if k not in allowed:
+            raise ConfigError(path, f"{key}.{k}", "unknown key")
+    if "password" in raw:
+        raise ConfigError(path, f"{key}.password", "passwords do not belong here; use password_env or keyring")
+    for required in ("name", "host", "user"):
+        if not isinstance(raw.get(required), str) or not raw[required]:
+            raise ConfigError(path, f"{key}.{required}", "is required and must be a string")
+    port = raw.get("port", 443)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise ConfigError(path, f"{key}.port", "must be a TCP port number")
+    verify = raw.get("verify", True)
+    if not isinstance(verify, bool | str):
+        raise ConfigError(path, f"{key}.verify", "must be true, false or a CA bundle path")
+    if isinstance(verify, str) and not Path(verify).expanduser().is_file():
+        raise ConfigError(path, f"{key}.verify", f"CA bundle {verify} does not exist")
+    if not raw.get("password_env") and not raw.get("keyring"):
+        raise ConfigError(path, key, "needs password_env or keyring: true for the password")
+    return VCenterConfig(
+        name=raw["name"],
+        host=raw["host"],
+        user=raw["user"],
+        port=port,
+        password_env=_opt_str(path, f"{key}.password_env", raw.get("password_env")),
+        keyring=bool(raw.get("keyring", False)),
+        verify=str(Path(verify).expanduser()) if isinstance(verify, str) else verify,
+        thumbprint=_opt_str(path, f"{key}.thumbprint", raw.get("thumbprint")),
+    )
+
+
+def _opt_str(path: Path, key: str, value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value):
+        return value
+    raise ConfigError(path, key, "must be a non-empty string")
+
+
+def _unique(path: Path, vcenters: tuple[VCenterConfig, ...]) -> tuple[VCenterConfig, ...]:
+    names = [v.name for v in vcenters]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise ConfigError(path, f"vcenters[{i}].name", f"duplicate name {name!r}")
+    return vcenters

@@ -1,0 +1,1 @@
+"""Plain-Python domain: snapshots, health and correlation. No Qt, no cloud SDKs."""

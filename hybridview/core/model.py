@@ -1,0 +1,218 @@
+"""Immutable snapshots of both layers, as the backends deliver them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+VMWARE_HYPERVISOR_TYPE = "VMware vCenter Server"
+
+
+class EndpointKind(StrEnum):
+    NOVA = "nova"
+    VCENTER = "vcenter"
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeService:
+    cloud: str
+    id: str
+    binary: str
+    host: str
+    zone: str | None
+    state: str  # "up" | "down"
+    status: str  # "enabled" | "disabled"
+    disabled_reason: str | None
+    forced_down: bool
+    updated_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeNode:
+    """One Nova hypervisor record: a libvirt host, or a whole vCenter cluster (vmwareapi)."""
+
+    cloud: str
+    id: str
+    hypervisor_hostname: str
+    hypervisor_type: str
+    host: str
+    state: str
+    status: str
+    disabled_reason: str | None
+    forced_down: bool
+    host_ip: str | None = None
+    service_id: str | None = None
+
+    @property
+    def is_vmware(self) -> bool:
+        return self.hypervisor_type == VMWARE_HYPERVISOR_TYPE
+
+    @property
+    def key(self) -> str:
+        return f"{self.cloud}/{self.hypervisor_hostname}"
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    cloud: str
+    id: str
+    name: str
+    project_id: str
+    status: str
+    vm_state: str | None
+    task_state: str | None
+    power_state: int | None
+    host: str | None
+    node: str | None
+    flavor: str | None
+    boot_from_volume: bool
+    availability_zone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    cloud: str
+    id: str
+    instance_id: str
+    migration_type: str
+    status: str
+    source_compute: str | None
+    dest_compute: str | None
+    source_node: str | None
+    dest_node: str | None
+    created_at: str | None
+    updated_at: str | None
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status not in FINISHED_MIGRATION_STATUSES
+
+
+FINISHED_MIGRATION_STATUSES = frozenset(
+    {"done", "completed", "confirmed", "reverted", "error", "failed", "cancelled", "finished"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenStackSnapshot:
+    cloud: str
+    taken_at: datetime
+    nodes: tuple[ComputeNode, ...]
+    services: tuple[ComputeService, ...]
+    instances: tuple[Instance, ...]
+    migrations: tuple[Migration, ...]
+    microversion: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    vcenter: str
+    moref: str
+    name: str
+    ha_enabled: bool
+    drs_enabled: bool
+    admission_control: bool | None = None
+    datacenter: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EsxiHost:
+    vcenter: str
+    moref: str
+    name: str
+    cluster_moref: str | None
+    connection_state: str  # connected | disconnected | notResponding
+    power_state: str  # poweredOn | poweredOff | standBy | unknown
+    in_maintenance: bool
+    overall_status: str  # green | yellow | red | gray
+    das_state: str | None = None
+    cpu_mhz: int | None = None
+    cpu_used_mhz: int | None = None
+    memory_mb: int | None = None
+    memory_used_mb: int | None = None
+
+    @property
+    def responding(self) -> bool:
+        return self.connection_state == "connected"
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualMachine:
+    vcenter: str
+    moref: str
+    name: str
+    instance_uuid: str | None
+    host_moref: str | None
+    power_state: str
+    datastores: tuple[str, ...] = ()
+    vcpus: int | None = None
+    memory_mb: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Datastore:
+    vcenter: str
+    moref: str
+    name: str
+    shared: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    entity_moref: str
+    name: str
+    status: str
+    time: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VSphereEvent:
+    time: datetime
+    entity_moref: str | None
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class VCenterSnapshot:
+    vcenter: str
+    instance_uuid: str
+    taken_at: datetime
+    clusters: tuple[Cluster, ...]
+    hosts: tuple[EsxiHost, ...]
+    vms: tuple[VirtualMachine, ...]
+    datastores: tuple[Datastore, ...] = ()
+    alarms: tuple[Alarm, ...] = ()
+    events: tuple[VSphereEvent, ...] = ()
+    version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointStatus:
+    """What the operator must know about one endpoint's freshness."""
+
+    name: str
+    kind: EndpointKind
+    ok: bool
+    error: str | None = None
+    last_refresh: datetime | None = None
+    last_attempt: datetime | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def stale(self) -> bool:
+        return not self.ok
+
+
+@dataclass(frozen=True, slots=True)
+class Estate:
+    """Everything known right now: last good snapshot per endpoint plus its status."""
+
+    openstack: tuple[OpenStackSnapshot, ...] = ()
+    vcenters: tuple[VCenterSnapshot, ...] = ()
+    endpoints: tuple[EndpointStatus, ...] = ()
+    node_map: dict[str, str] = field(default_factory=dict)
+
+    def endpoint(self, name: str) -> EndpointStatus | None:
+        return next((e for e in self.endpoints if e.name == name), None)

@@ -1,0 +1,136 @@
+"""Refreshes every endpoint off the calling thread and keeps the last good data.
+
+Plain asyncio: the GUI runs it under qasync, ``status`` under ``asyncio.run``.
+A failed endpoint keeps its last snapshot but is marked stale with its error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from hybridview.backends.base import BackendError, OpenStackBackend, VCenterBackend
+from hybridview.core.health import HealthReport, evaluate
+from hybridview.core.model import EndpointKind, EndpointStatus, Estate, OpenStackSnapshot, VCenterSnapshot
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class EstateView:
+    """An estate and its evaluation, computed together off the GUI thread."""
+
+    estate: Estate
+    health: HealthReport
+
+
+def describe_failure(exc: BaseException) -> str:
+    if isinstance(exc, BackendError):
+        return exc.describe()
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return f"unexpected {type(exc).__name__}: {exc}"
+
+
+class EstateRefresher:
+    def __init__(
+        self,
+        openstack: Sequence[OpenStackBackend],
+        vcenters: Sequence[VCenterBackend],
+        executor: Executor,
+        *,
+        node_map: dict[str, str] | None = None,
+        timeout_seconds: float = 60.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.openstack = list(openstack)
+        self.vcenters = list(vcenters)
+        self._executor = executor
+        self._node_map = dict(node_map or {})
+        self._timeout = timeout_seconds
+        self._clock = clock
+        self._os: dict[str, OpenStackSnapshot] = {}
+        self._vc: dict[str, VCenterSnapshot] = {}
+        self._status: dict[str, EndpointStatus] = {
+            **{b.name: EndpointStatus(b.name, EndpointKind.NOVA, False, "not refreshed yet") for b in self.openstack},
+            **{b.name: EndpointStatus(b.name, EndpointKind.VCENTER, False, "not refreshed yet") for b in self.vcenters},
+        }
+        self._in_flight: set[str] = set()
+
+    def estate(self) -> Estate:
+        return Estate(
+            openstack=tuple(self._os[b.name] for b in self.openstack if b.name in self._os),
+            vcenters=tuple(self._vc[b.name] for b in self.vcenters if b.name in self._vc),
+            endpoints=tuple(self._status[n] for n in [*(b.name for b in self.openstack), *(b.name for b in self.vcenters)]),
+            node_map=self._node_map,
+        )
+
+    async def refresh(self) -> EstateView:
+        """Fetch every endpoint concurrently; one failure never hides the others."""
+        jobs = [self._refresh_one(b, b.fetch, self._os) for b in self.openstack]
+        jobs += [self._refresh_one(b, b.fetch, self._vc) for b in self.vcenters]
+        await asyncio.gather(*jobs)
+        return await self.evaluate()
+
+    async def evaluate(self) -> EstateView:
+        estate = self.estate()
+        health = await asyncio.get_running_loop().run_in_executor(self._executor, evaluate, estate)
+        return EstateView(estate, health)
+
+    def apply_vcenter_update(self, snapshot: VCenterSnapshot) -> None:
+        """An incremental update from a vCenter's change feed."""
+        self._vc[snapshot.vcenter] = snapshot
+        self._mark_ok(snapshot.vcenter, self._warnings_of(snapshot.vcenter))
+
+    def mark_failed(self, name: str, error: str) -> None:
+        self._status[name] = replace(self._status[name], ok=False, error=error, last_attempt=self._clock())
+
+    async def _refresh_one(
+        self,
+        backend: OpenStackBackend | VCenterBackend,
+        fetch: Callable[[], T],
+        store: dict[str, T],
+    ) -> None:
+        name = backend.name
+        if name in self._in_flight:
+            self.mark_failed(name, "previous refresh still running")
+            return
+        self._in_flight.add(name)
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, fetch)
+        try:
+            store[name] = await asyncio.wait_for(asyncio.shield(future), self._timeout)
+        except TimeoutError:
+            future.add_done_callback(lambda _f: self._in_flight.discard(name))
+            self.mark_failed(name, f"timed out after {self._timeout:.0f} s")
+            return
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a stale mark
+            if not isinstance(exc, BackendError):
+                log.exception("refresh of %s failed unexpectedly", name)
+            self.mark_failed(name, describe_failure(exc))
+        else:
+            self._mark_ok(name, backend.warnings)
+        self._in_flight.discard(name)
+
+    def _warnings_of(self, name: str) -> tuple[str, ...]:
+        backend = next((b for b in [*self.openstack, *self.vcenters] if b.name == name), None)
+        return backend.warnings if backend else ()
+
+    def _mark_ok(self, name: str, warnings: tuple[str, ...]) -> None:
+        now = self._clock()
+        self._status[name] = replace(
+            self._status[name], ok=True, error=None, last_refresh=now, last_attempt=now, warnings=warnings
+        )
+
+    def close(self) -> None:
+        for backend in [*self.openstack, *self.vcenters]:
+            try:
+                backend.close()
+            except Exception:  # noqa: BLE001 - closing must never fail the app
+                log.warning("closing %s failed", backend.name, exc_info=True)

@@ -1,0 +1,39 @@
+"""Builds the backends for a run: the demo estate, or what the config names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hybridview.backends.base import OpenStackBackend, VCenterBackend
+from hybridview.config import Config
+from hybridview.sim import SimEstate, SimSize
+from hybridview.sim.backends import demo_backends
+
+
+@dataclass(slots=True)
+class Endpoints:
+    openstack: list[OpenStackBackend]
+    vcenters: list[VCenterBackend]
+    node_map: dict[str, str] = field(default_factory=dict)
+    demo: SimEstate | None = None
+    refresh_seconds: float = 30.0
+
+
+def demo_endpoints(scenario: str = "healthy", size: SimSize | None = None, tick_seconds: float = 5.0) -> Endpoints:
+    estate = SimEstate(scenario, size=size, tick_seconds=tick_seconds)
+    nova, vcenters = demo_backends(estate)
+    return Endpoints(list(nova), list(vcenters), demo=estate, refresh_seconds=5.0)
+
+
+def configured_endpoints(config: Config) -> Endpoints:
+    from hybridview.backends.nova import NovaBackend
+
+    openstack: list[OpenStackBackend] = [
+        NovaBackend(c.name, config_files=[c.clouds_yaml] if c.clouds_yaml else None) for c in config.clouds
+    ]
+    vcenters: list[VCenterBackend] = []
+    if config.vcenters:
+        from hybridview.backends.vsphere import VSphereBackend
+
+        vcenters = [VSphereBackend(v) for v in config.vcenters]
+    return Endpoints(openstack, vcenters, dict(config.node_map), refresh_seconds=config.refresh_seconds)
