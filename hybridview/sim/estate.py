@@ -103,8 +103,8 @@ class SimEstate:
         for index, vm in enumerate(stranded[:batch]):
             target = survivors[index % len(survivors)]
             vm.host = target.moref
-            self._event(host.vcenter, vm.moref, "VmRestartedOnAlternateHostEvent",
-                        f"vSphere HA restarted virtual machine {vm.name} on host {target.name}")
+            self._event(host.vcenter, host.moref, "VmRestartedOnAlternateHostEvent",
+                        f"vSphere HA restarted virtual machine {vm.name} from {host.name} on host {target.name}")
 
     def _event(self, vcenter: str, moref: str, kind: str, message: str) -> None:
         self.events[vcenter].append(VSphereEvent(self.now(), moref, kind, message))

@@ -1,0 +1,110 @@
+"""Starting the Qt application under qasync, for the window and for screenshots."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+
+from PySide6.QtCore import QSize, QtMsgType, qInstallMessageHandler
+from PySide6.QtWidgets import QApplication
+
+from hybridview.ui.controller import RefreshController
+from hybridview.ui.icons import style_sheet
+from hybridview.ui.main_window import MainWindow
+from hybridview.wiring import Endpoints
+
+log = logging.getLogger("hybridview.qt")
+_QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.INFO,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+
+
+def _qt_message(kind: QtMsgType, _context: object, message: str) -> None:
+    log.log(_QT_LEVELS.get(kind, logging.WARNING), "%s", message)
+
+
+def application() -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    qInstallMessageHandler(_qt_message)
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("hybridview")
+    app.setDesktopFileName("hybridview")
+    app.setStyleSheet(style_sheet())
+    return app
+
+
+def build_window(endpoints: Endpoints, note: str | None = None) -> tuple[MainWindow, RefreshController]:
+    controller = RefreshController(endpoints)
+    window = MainWindow(controller, note)
+    return window, controller
+
+
+def run_gui(endpoints: Endpoints, note: str | None) -> int:
+    import qasync
+
+    app = application()
+
+    async def main() -> None:
+        window, controller = build_window(endpoints, note)
+        window.resize(1600, 1000)
+        closed = asyncio.Event()
+        app.lastWindowClosed.connect(closed.set)
+        window.show()
+        if note:
+            window.statusBar().showMessage(note, 15000)
+        controller.start()
+        await closed.wait()
+        await controller.aclose()
+
+    qasync.run(main())
+    return 0
+
+
+def parse_size(text: str) -> QSize:
+    width, _, height = text.lower().partition("x")
+    try:
+        size = QSize(int(width), int(height))
+    except ValueError as exc:
+        raise SystemExit(f"hybridview: --size must look like 1600x1000, not {text!r}") from exc
+    if size.width() < 200 or size.height() < 150:
+        raise SystemExit("hybridview: --size is too small (at least 200x150)")
+    return size
+
+
+def run_screenshot(endpoints: Endpoints, out: str, size_text: str) -> int:
+    import qasync
+
+    size = parse_size(size_text)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = application()
+    result: list[int] = []
+
+    async def main() -> None:
+        window, controller = build_window(endpoints)
+        window.resize(size)
+        window.show()
+        ready = asyncio.Event()
+        controller.presentation_ready.connect(lambda _p: ready.set())
+        controller.start()
+        try:
+            await asyncio.wait_for(ready.wait(), 120)
+            await asyncio.sleep(0.2)
+            app.processEvents()
+            ok = window.grab().save(out)
+            result.append(0 if ok else 3)
+            if not ok:
+                print(f"hybridview: could not write {out}", file=sys.stderr)
+        finally:
+            await controller.aclose()
+            window.close()
+
+    qasync.run(main())
+    return result[0] if result else 3

@@ -1,0 +1,100 @@
+"""Drives refreshes on the qasync loop and hands finished presentations to the window."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from hybridview.backends.base import VCenterBackend
+from hybridview.refresh import EstateRefresher, EstateView, describe_failure
+from hybridview.ui.presenters import Presentation, present
+from hybridview.wiring import Endpoints
+
+log = logging.getLogger(__name__)
+UPDATE_WAIT_SECONDS = 1.0
+
+
+class RefreshController(QObject):
+    """Owns the refresher; every SDK call and all row building run in its pool."""
+
+    presentation_ready = Signal(object)  # Presentation
+    busy_changed = Signal(bool)
+
+    def __init__(self, endpoints: Endpoints, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.endpoints = endpoints
+        workers = 2 + len(endpoints.openstack) + 2 * len(endpoints.vcenters)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hv-io")
+        self.refresher = EstateRefresher(endpoints.openstack, endpoints.vcenters, self._pool, node_map=endpoints.node_map)
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.request_refresh)
+        self.set_interval(endpoints.refresh_seconds)
+        self._refreshing: asyncio.Task[None] | None = None
+        self._watchers: list[asyncio.Task[None]] = []
+        self._closed = False
+        self.latest: Presentation | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._refreshing is not None and not self._refreshing.done()
+
+    def set_interval(self, seconds: float) -> None:
+        self._timer.setInterval(int(seconds * 1000))
+
+    def set_auto_refresh(self, enabled: bool) -> None:
+        if enabled:
+            self._timer.start()
+        else:
+            self._timer.stop()
+
+    def start(self) -> None:
+        self._timer.start()
+        self.request_refresh()
+
+    def request_refresh(self) -> None:
+        if self.busy or self._closed:
+            return
+        self._refreshing = asyncio.ensure_future(self._refresh())
+
+    async def _refresh(self) -> None:
+        self.busy_changed.emit(True)
+        try:
+            view = await self.refresher.refresh()
+            await self._publish_view(view)
+            if not self._watchers and not self._closed:
+                self._watchers = [asyncio.ensure_future(self._watch(vc)) for vc in self.endpoints.vcenters]
+        finally:
+            self.busy_changed.emit(False)
+
+    async def _publish_view(self, view: EstateView) -> None:
+        presentation = await asyncio.get_running_loop().run_in_executor(self._pool, present, view)
+        if not self._closed:
+            self.latest = presentation
+            self.presentation_ready.emit(presentation)
+
+    async def _watch(self, backend: VCenterBackend) -> None:
+        """Follow one vCenter's change feed; apply each update without a full refresh."""
+        loop = asyncio.get_running_loop()
+        while not self._closed:
+            try:
+                snapshot = await loop.run_in_executor(self._pool, backend.wait_for_updates, UPDATE_WAIT_SECONDS)
+            except Exception as exc:  # noqa: BLE001 - a broken feed marks the endpoint stale
+                self.refresher.mark_failed(backend.name, describe_failure(exc))
+                await asyncio.sleep(UPDATE_WAIT_SECONDS)
+                continue
+            if snapshot is not None and not self._closed:
+                self.refresher.apply_vcenter_update(snapshot)
+                await self._publish_view(await self.refresher.evaluate())
+
+    async def aclose(self) -> None:
+        self._closed = True
+        self._timer.stop()
+        tasks = [t for t in [self._refreshing, *self._watchers] if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.get_running_loop().run_in_executor(self._pool, self.refresher.close)
+        self._pool.shutdown(wait=True, cancel_futures=True)

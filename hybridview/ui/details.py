@@ -1,0 +1,107 @@
+"""HTML for the details pane: what the selected item is, what is wrong, what to do."""
+
+from __future__ import annotations
+
+from collections import Counter
+from html import escape
+
+from hybridview.core.correlation import instances_hit_by_host
+from hybridview.core.health import ItemHealth, Severity, nova_cloud_key, vcenter_key
+from hybridview.ui.presenters import Presentation
+
+_BADGE = {
+    Severity.OK: ("#2e7d32", "HEALTHY"),
+    Severity.STALE: ("#616161", "STALE"),
+    Severity.WARNING: ("#8a5a00", "WARNING"),
+    Severity.CRITICAL: ("#b71c1c", "CRITICAL"),
+}
+
+
+def _badge(health: ItemHealth) -> str:
+    color, text = _BADGE[health.severity]
+    stale = " · data is stale" if health.stale else ""
+    reasons = "".join(f"<li>{escape(r)}</li>" for r in health.reasons)
+    return f"<p><b style='color:{color}'>{text}</b>{stale}</p>" + (f"<ul>{reasons}</ul>" if reasons else "")
+
+
+def details_html(p: Presentation, key: str | None) -> str:
+    if not key:
+        return _overview(p)
+    health = p.view.health.of(key)
+    advice = "".join(
+        f"<p><b>What to do:</b> {escape(f.advice)}</p>" for f in p.view.health.failed_hosts if f.key == key
+    )
+    if key in p.nodes:
+        return _node(p, key) + _badge(health) + advice
+    if key in p.hosts:
+        return _host(p, key) + _badge(health) + advice + _host_events(p, key)
+    for endpoint in p.view.estate.endpoints:
+        if key in (nova_cloud_key(endpoint.name), vcenter_key(endpoint.name)):
+            last = endpoint.last_refresh.strftime("%H:%M:%S") if endpoint.last_refresh else "never"
+            state = "reachable" if endpoint.ok else f"<b style='color:#b71c1c'>STALE</b>: {escape(endpoint.error or '')}"
+            warnings = "".join(f"<p>⚠ {escape(w)}</p>" for w in endpoint.warnings)
+            return f"<h3>{escape(endpoint.name)}</h3><p>{endpoint.kind.value}: {state}<br>last good refresh {last}</p>{warnings}" + _badge(health)
+    if key in p.cluster_hosts:
+        return _cluster(p, key) + _badge(health)
+    return f"<p>{escape(key)}</p>" + _badge(health)
+
+
+def _overview(p: Presentation) -> str:
+    failed = p.view.health.failed_hosts
+    if not failed:
+        return "<h3>All hosts responding</h3><p>Select a compute node, cluster or ESXi host to see its instances.</p>"
+    items = "".join(
+        f"<li><b>{escape(f.name)}</b> ({f.layer}, {escape(f.owner)}): {escape(f.reason)}<br>{escape(f.advice)}</li>"
+        for f in failed
+    )
+    return f"<h3 style='color:#b71c1c'>{len(failed)} failed host(s)</h3><ul>{items}</ul>"
+
+
+def _node(p: Presentation, key: str) -> str:
+    node = p.nodes[key]
+    ref = p.view.health.correlation.cluster_for(node)
+    cluster = f"<br>proxies vCenter cluster <b>{escape(ref.moref)}</b> on {escape(ref.vcenter)}" if ref else ""
+    reason = f" ({escape(node.disabled_reason)})" if node.disabled_reason else ""
+    return (
+        f"<h3>{escape(node.hypervisor_hostname)}</h3>"
+        f"<p>{escape(node.hypervisor_type)} · service host {escape(node.host)}<br>"
+        f"nova-compute {escape(node.state)}, {escape(node.status)}{reason}"
+        f"{', FORCED DOWN' if node.forced_down else ''}{cluster}</p>"
+    )
+
+
+def _host(p: Presentation, key: str) -> str:
+    vc, host = p.hosts[key]
+    hit = instances_hit_by_host(host, vc, p.view.health.correlation)
+    projects = Counter(i.project_id for i in hit)
+    per_project = ", ".join(f"{escape(name)} ({n})" for name, n in projects.most_common()) or "none"
+    return (
+        f"<h3>{escape(host.name)}</h3>"
+        f"<p>ESXi host {escape(host.moref)} on {escape(vc.vcenter)}<br>"
+        f"connection {escape(host.connection_state)}, power {escape(host.power_state)}, "
+        f"overall {escape(host.overall_status)}{', in maintenance mode' if host.in_maintenance else ''}</p>"
+        f"<p><b>Nova instances on this host:</b> {len(hit)} — projects: {per_project}</p>"
+    )
+
+
+def _cluster(p: Presentation, key: str) -> str:
+    row_hosts = p.cluster_hosts[key]
+    vc = p.hosts[row_hosts[0]][0] if row_hosts else None
+    cluster = next((c for c in vc.clusters if f"vc:{vc.vcenter}/{c.moref}" == key), None) if vc else None
+    if cluster is None:
+        return f"<h3>{escape(key)}</h3>"
+    node = p.view.health.correlation.node_for(cluster)
+    return (
+        f"<h3>Cluster {escape(cluster.name)}</h3><p>{escape(cluster.moref)} on {escape(cluster.vcenter)}<br>"
+        f"vSphere HA {'enabled' if cluster.ha_enabled else '<b>DISABLED</b>'}, DRS {'enabled' if cluster.drs_enabled else 'disabled'}<br>"
+        f"{len(row_hosts)} ESXi hosts · Nova node: {escape(node) if node else 'none'}</p>"
+    )
+
+
+def _host_events(p: Presentation, key: str) -> str:
+    vc, host = p.hosts[key]
+    events = [e for e in vc.events if e.entity_moref == host.moref or host.name in e.message]
+    if not events:
+        return ""
+    lines = "".join(f"<li>{e.time:%H:%M:%S} {escape(e.message)}</li>" for e in events[-8:])
+    return f"<p><b>Recent vCenter events</b></p><ul>{lines}</ul>"

@@ -1,0 +1,261 @@
+"""The window: Nova compute nodes on the left, vCenter clusters on the right."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QSpinBox,
+    QSplitter,
+    QTextBrowser,
+    QToolBar,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hybridview.core.health import Overall, Severity
+from hybridview.ui.controller import RefreshController
+from hybridview.ui.details import details_html
+from hybridview.ui.icons import icon
+from hybridview.ui.presenters import INSTANCE_COLUMNS, NOVA_COLUMNS, VCENTER_COLUMNS, Presentation, instance_rows
+from hybridview.ui.status_bar import EndpointStatusBar
+from hybridview.ui.tree_model import KEY_ROLE, DiffTreeModel
+
+
+def _tree(model: DiffTreeModel, *, flat: bool = False) -> QTreeView:
+    view = QTreeView()
+    view.setModel(model)
+    view.setUniformRowHeights(True)
+    view.setAlternatingRowColors(True)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setRootIsDecorated(not flat)
+    view.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    view.header().setStretchLastSection(True)
+    return view
+
+
+def _pane(title: str, body: QWidget) -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(4, 2, 4, 2)
+    label = QLabel(title)
+    label.setObjectName("paneTitle")
+    layout.addWidget(label)
+    layout.addWidget(body)
+    return box
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller: RefreshController, note: str | None = None) -> None:
+        super().__init__()
+        self.controller = controller
+        self.setWindowTitle("hybridview")
+        self.setWindowIcon(icon("hybridview"))
+        self.nova_model = DiffTreeModel(NOVA_COLUMNS, icon, self)
+        self.vcenter_model = DiffTreeModel(VCENTER_COLUMNS, icon, self)
+        self.instance_model = DiffTreeModel(INSTANCE_COLUMNS, icon, self)
+        self.nova_view = _tree(self.nova_model)
+        self.vcenter_view = _tree(self.vcenter_model)
+        self.instance_view = _tree(self.instance_model, flat=True)
+        self.details = QTextBrowser()
+        self.details.setObjectName("details")
+        self.alert = QLabel()
+        self.alert.setObjectName("alertStrip")
+        self.alert.setWordWrap(True)
+        self.instance_title = QLabel("Instances / VMs")
+        self.instance_title.setObjectName("paneTitle")
+        self._selected_key: str | None = None
+        self._syncing = False
+        self._first = True
+        self._expanded_once: set[str] = set()
+        self._build_layout(note)
+        self._build_actions()
+        self.endpoint_bar = EndpointStatusBar(self.statusBar())
+        self.nova_view.selectionModel().currentRowChanged.connect(lambda cur, _p: self._on_selected(cur, self.nova_view))
+        self.vcenter_view.selectionModel().currentRowChanged.connect(lambda cur, _p: self._on_selected(cur, self.vcenter_view))
+        controller.presentation_ready.connect(self.show_presentation)
+        controller.busy_changed.connect(self._on_busy)
+
+    # -- construction ------------------------------------------------------------------
+
+    def _build_layout(self, note: str | None) -> None:
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 0, 6, 4)
+        layout.setSpacing(4)
+        demo = self.controller.endpoints.demo
+        if demo is not None:
+            banner = QLabel(f"DEMO — simulated estate, scenario “{demo.scenario}”. Nothing here is a real cloud."
+                            + (f"   ({note})" if note else ""))
+            banner.setObjectName("demoBanner")
+            banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            layout.addWidget(banner)
+        layout.addWidget(self.alert)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(_pane("OpenStack Nova — compute nodes", self.nova_view))
+        top.addWidget(_pane("VMware vCenter — clusters and ESXi hosts", self.vcenter_view))
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(4, 2, 4, 2)
+        lower_layout.addWidget(self.instance_title)
+        lower_layout.addWidget(self.instance_view)
+        bottom.addWidget(lower)
+        bottom.addWidget(_pane("Details", self.details))
+        bottom.setStretchFactor(0, 3)
+        bottom.setStretchFactor(1, 2)
+        vertical = QSplitter(Qt.Orientation.Vertical)
+        vertical.addWidget(top)
+        vertical.addWidget(bottom)
+        vertical.setStretchFactor(0, 3)
+        vertical.setStretchFactor(1, 2)
+        layout.addWidget(vertical, 1)
+        self.setCentralWidget(central)
+
+    def _build_actions(self) -> None:
+        bar = QToolBar("Main")
+        bar.setMovable(False)
+        self.addToolBar(bar)
+        self.refresh_action = QAction("Refresh now", self)
+        self.refresh_action.setShortcuts([QKeySequence(QKeySequence.StandardKey.Refresh), QKeySequence("Ctrl+R")])
+        self.refresh_action.setToolTip("Refresh every endpoint now (F5, Ctrl+R)")
+        self.refresh_action.triggered.connect(self.controller.request_refresh)
+        bar.addAction(self.refresh_action)
+        self.auto_refresh = QCheckBox("Auto-refresh every")
+        self.auto_refresh.setChecked(True)
+        self.auto_refresh.toggled.connect(self.controller.set_auto_refresh)
+        bar.addWidget(self.auto_refresh)
+        self.interval = QSpinBox()
+        self.interval.setRange(2, 3600)
+        self.interval.setSuffix(" s")
+        self.interval.setValue(int(self.controller.endpoints.refresh_seconds))
+        self.interval.valueChanged.connect(lambda v: self.controller.set_interval(float(v)))
+        bar.addWidget(self.interval)
+        for text, keys, view in (("Nova pane", "Ctrl+1", self.nova_view), ("vCenter pane", "Ctrl+2", self.vcenter_view),
+                                 ("Instances pane", "Ctrl+3", self.instance_view)):
+            action = QAction(f"Focus {text}", self)
+            action.setShortcut(QKeySequence(keys))
+            action.triggered.connect(view.setFocus)
+            self.addAction(action)
+        quit_action = QAction("Quit", self)
+        quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
+        quit_action.triggered.connect(self.close)
+        self.addAction(quit_action)
+
+    # -- updates -------------------------------------------------------------------------
+
+    def _on_busy(self, busy: bool) -> None:
+        self.refresh_action.setEnabled(not busy)
+        self.refresh_action.setText("Refreshing…" if busy else "Refresh now")
+
+    def show_presentation(self, p: Presentation) -> None:
+        self.nova_model.apply(p.nova_rows)
+        self.vcenter_model.apply(p.vcenter_rows)
+        self._show_alert(p)
+        self.endpoint_bar.show_endpoints(p.view.estate.endpoints)
+        self._expand_new_top_rows()
+        if self._first:
+            self._first = False
+            failed = p.view.health.failed_hosts
+            if failed:
+                self.select_key(failed[0].key)
+        self._show_selection(p)
+
+    def _expand_new_top_rows(self) -> None:
+        """Expand each cloud and vCenter the first time it appears, and its troubled children."""
+        for view, model in ((self.nova_view, self.nova_model), (self.vcenter_view, self.vcenter_model)):
+            fresh = False
+            for row in range(model.rowCount()):
+                top = model.index(row, 0)
+                key = top.data(KEY_ROLE)
+                if key in self._expanded_once:
+                    continue
+                self._expanded_once.add(key)
+                fresh = True
+                view.expand(top)
+                for child_row in range(model.rowCount(top)):
+                    row_data = model.row_for(model.index(child_row, 0, top).data(KEY_ROLE))
+                    if row_data is not None and row_data.children and row_data.severity >= Severity.WARNING:
+                        view.expand(model.index(child_row, 0, top))
+            if fresh:
+                for column in range(model.columnCount()):
+                    view.resizeColumnToContents(column)
+
+    def _show_alert(self, p: Presentation) -> None:
+        health = p.view.health
+        stale = [e.name for e in p.view.estate.endpoints if not e.ok]
+        failed = health.failed_hosts
+        parts = []
+        if failed:
+            names = ", ".join(f"{f.name} ({f.layer})" for f in failed[:4]) + ("…" if len(failed) > 4 else "")
+            parts.append(f"✖ {len(failed)} failed host(s): {names}")
+        if stale:
+            parts.append(f"? stale data from: {', '.join(stale)}")
+        if not parts:
+            parts.append("✔ All endpoints fresh, no failed hosts" if health.overall is Overall.OK else "⚠ Some items need attention")
+        level = "critical" if failed else ("warning" if stale or health.overall is not Overall.OK else "ok")
+        self.alert.setText("    ".join(parts))
+        self.alert.setProperty("level", level)
+        self.alert.style().unpolish(self.alert)
+        self.alert.style().polish(self.alert)
+
+    # -- selection ---------------------------------------------------------------------
+
+    def select_key(self, key: str) -> None:
+        for view, model in ((self.nova_view, self.nova_model), (self.vcenter_view, self.vcenter_model)):
+            index = model.index_of(key)
+            if index.isValid():
+                self._reveal(view, index)
+                return
+
+    def _reveal(self, view: QTreeView, index: QModelIndex) -> None:
+        parent = index.parent()
+        while parent.isValid():
+            view.expand(parent)
+            parent = parent.parent()
+        view.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        )
+        view.scrollTo(index)
+
+    def _on_selected(self, current: QModelIndex, source: QTreeView) -> None:
+        key = current.data(KEY_ROLE) if current.isValid() else None
+        self._selected_key = key
+        p = self.controller.latest
+        if p is None:
+            return
+        if not self._syncing and key:
+            self._syncing = True
+            try:
+                self._select_counterpart(p, key, source)
+            finally:
+                self._syncing = False
+        self._show_selection(p)
+
+    def _select_counterpart(self, p: Presentation, key: str, source: QTreeView) -> None:
+        corr = p.view.health.correlation
+        if source is self.nova_view and key in p.nodes:
+            ref = corr.cluster_for(p.nodes[key])
+            if ref is not None:
+                self._reveal(self.vcenter_view, self.vcenter_model.index_of(f"vc:{ref.key}"))
+        elif source is self.vcenter_view:
+            node_key = next((nk for nk, ref in corr.node_to_cluster.items() if f"vc:{ref.key}" == key), None)
+            if node_key is not None:
+                self._reveal(self.nova_view, self.nova_model.index_of(f"nova:{node_key}"))
+        self._selected_key = key
+
+    def _show_selection(self, p: Presentation) -> None:
+        key = self._selected_key
+        rows = instance_rows(p, key) if key else ()
+        self.instance_model.apply(rows)
+        label = (self.nova_model.row_for(key) or self.vcenter_model.row_for(key)) if key else None
+        where = f" on {label.cells[0]}" if label else " — select a compute node, cluster or ESXi host"
+        self.instance_title.setText(f"Instances / VMs{where} ({len(rows)})")
+        self.details.setHtml(details_html(p, key))

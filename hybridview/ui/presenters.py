@@ -1,0 +1,217 @@
+"""EstateView -> rows for the three panes. Plain Python, run off the GUI thread."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from hybridview.core import migration_options
+from hybridview.core.health import (
+    HealthReport,
+    ItemHealth,
+    Severity,
+    instance_key,
+    nova_cloud_key,
+    nova_node_key,
+    vcenter_key,
+    vsphere_key,
+)
+from hybridview.core.model import (
+    ComputeNode,
+    EndpointStatus,
+    EsxiHost,
+    Instance,
+    OpenStackSnapshot,
+    VCenterSnapshot,
+    VirtualMachine,
+)
+from hybridview.refresh import EstateView
+from hybridview.ui.rows import Row
+
+NOVA_COLUMNS = ("Compute node", "Type", "State", "Status", "Forced down", "Instances", "vCenter cluster")
+VCENTER_COLUMNS = ("vCenter / cluster / ESXi host", "Connection", "Maintenance", "Overall", "VMs", "HA / DRS", "Nova node")
+INSTANCE_COLUMNS = ("Name", "Status", "Project", "Nova node", "ESXi host", "Flavor", "Storage", "Can move by", "Health", "ID")
+
+
+@dataclass(slots=True)
+class Presentation:
+    view: EstateView
+    nova_rows: tuple[Row, ...]
+    vcenter_rows: tuple[Row, ...]
+    instances_by_node: dict[str, list[Instance]] = field(default_factory=dict)
+    vms_by_host: dict[str, list[VirtualMachine]] = field(default_factory=dict)
+    nodes: dict[str, ComputeNode] = field(default_factory=dict)
+    hosts: dict[str, tuple[VCenterSnapshot, EsxiHost]] = field(default_factory=dict)
+    cluster_hosts: dict[str, list[str]] = field(default_factory=dict)
+
+
+def present(view: EstateView) -> Presentation:
+    p = Presentation(view, (), ())
+    p.nova_rows = tuple(_cloud_row(snap, view, p) for snap in view.estate.openstack)
+    p.vcenter_rows = tuple(_vcenter_row(vc, view, p) for vc in view.estate.vcenters)
+    return p
+
+
+def _stale_suffix(status: EndpointStatus | None) -> str:
+    return "" if status is None or status.ok else f" — STALE: {status.error}"
+
+
+def _with_health(base: str, health: ItemHealth) -> str:
+    return f"{base}\n{health.summary}" if health.severity is not Severity.OK else base
+
+
+def _short_type(node: ComputeNode) -> str:
+    return "vmwareapi (vCenter)" if node.is_vmware else node.hypervisor_type
+
+
+def _cloud_row(snap: OpenStackSnapshot, view: EstateView, p: Presentation) -> Row:
+    health = view.health
+    by_node: dict[str, list[Instance]] = defaultdict(list)
+    for inst in snap.instances:
+        by_node[f"{snap.cloud}/{inst.node}"].append(inst)
+    children = []
+    for node in sorted(snap.nodes, key=lambda n: (n.is_vmware, n.hypervisor_hostname)):
+        key = nova_node_key(node)
+        p.nodes[key] = node
+        p.instances_by_node[key] = by_node.get(node.key, [])
+        children.append(_node_row(node, key, health))
+    up = sum(1 for n in snap.nodes if n.state == "up" and not n.forced_down)
+    status = view.estate.endpoint(snap.cloud)
+    item = health.of(nova_cloud_key(snap.cloud))
+    return Row(
+        key=nova_cloud_key(snap.cloud),
+        cells=(f"☁ {snap.cloud}{_stale_suffix(status)}", f"Nova {snap.microversion or ''}".strip(),
+               f"{up}/{len(snap.nodes)} up", "", "", str(len(snap.instances)), ""),
+        severity=item.severity,
+        tooltip=_with_health(f"OpenStack cloud {snap.cloud}", item),
+        children=tuple(children),
+    )
+
+
+def _node_row(node: ComputeNode, key: str, health: HealthReport) -> Row:
+    item = health.of(key)
+    ref = health.correlation.cluster_for(node)
+    cluster = f"{ref.vcenter} / {ref.moref}" if ref else ("NOT FOUND" if node.is_vmware else "")
+    status = node.status + (f": {node.disabled_reason}" if node.disabled_reason and node.status == "disabled" else "")
+    state = node.state.upper() if node.state != "up" else "up"
+    return Row(
+        key=key,
+        cells=(node.hypervisor_hostname, _short_type(node), state, status, "FORCED DOWN" if node.forced_down else "",
+               str(health.instance_counts.get(key, 0)), cluster),
+        severity=item.severity,
+        tooltip=_with_health(f"{node.hypervisor_hostname}\nservice host {node.host}", item),
+    )
+
+
+def _vcenter_row(vc: VCenterSnapshot, view: EstateView, p: Presentation) -> Row:
+    health = view.health
+    by_host: dict[str, list[VirtualMachine]] = defaultdict(list)
+    for vm in vc.vms:
+        by_host[vsphere_key(vc.vcenter, vm.host_moref or "")].append(vm)
+    clusters = []
+    for cluster in sorted(vc.clusters, key=lambda c: c.name):
+        members = sorted((h for h in vc.hosts if h.cluster_moref == cluster.moref), key=lambda h: h.name)
+        host_rows = tuple(_host_row(vc, h, health, by_host, p) for h in members)
+        ckey = vsphere_key(vc.vcenter, cluster.moref)
+        p.cluster_hosts[ckey] = [r.key for r in host_rows]
+        item = health.of(ckey)
+        node = health.correlation.node_for(cluster)
+        clusters.append(Row(
+            key=ckey,
+            cells=(f"▣ {cluster.name} ({cluster.moref})", f"{sum(1 for h in members if h.responding)}/{len(members)} connected",
+                   "", "", str(sum(len(by_host[r.key]) for r in host_rows)),
+                   f"HA {'on' if cluster.ha_enabled else 'OFF'} / DRS {'on' if cluster.drs_enabled else 'off'}",
+                   node.split("/", 1)[1] if node else "—"),
+            severity=item.severity,
+            tooltip=_with_health(f"Cluster {cluster.name}" + (f"\nproxied by Nova node {node}" if node else "\nnot proxied by any Nova node"), item),
+            children=host_rows,
+        ))
+    standalone = tuple(
+        _host_row(vc, h, health, by_host, p) for h in sorted(vc.hosts, key=lambda h: h.name) if h.cluster_moref is None
+    )
+    status = view.estate.endpoint(vc.vcenter)
+    item = health.of(vcenter_key(vc.vcenter))
+    warnings = "; ".join(status.warnings) if status and status.warnings else ""
+    return Row(
+        key=vcenter_key(vc.vcenter),
+        cells=(f"⛁ {vc.vcenter}{_stale_suffix(status)}", f"vCenter {vc.version or ''}".strip(), "", warnings,
+               str(len(vc.vms)), "", ""),
+        severity=max(item.severity, Severity.WARNING if warnings else Severity.OK),
+        tooltip=_with_health(f"vCenter {vc.vcenter}\ninstanceUuid {vc.instance_uuid}", item),
+        children=(*clusters, *standalone),
+    )
+
+
+def _host_row(
+    vc: VCenterSnapshot,
+    host: EsxiHost,
+    health: HealthReport,
+    by_host: dict[str, list[VirtualMachine]],
+    p: Presentation,
+) -> Row:
+    key = vsphere_key(vc.vcenter, host.moref)
+    p.hosts[key] = (vc, host)
+    p.vms_by_host[key] = by_host.get(key, [])
+    item = health.of(key)
+    connection = host.connection_state if host.responding else host.connection_state.upper()
+    return Row(
+        key=key,
+        cells=(host.name, connection, "MAINTENANCE" if host.in_maintenance else "", host.overall_status,
+               str(len(p.vms_by_host[key])), host.das_state or "", ""),
+        severity=item.severity,
+        tooltip=_with_health(f"ESXi host {host.name} ({host.moref})" + ("" if host.cluster_moref else "\nstandalone host"), item),
+        icon="maintenance" if host.in_maintenance and item.severity <= Severity.WARNING else None,
+    )
+
+
+# --- lower pane ----------------------------------------------------------------
+
+
+def instance_rows(p: Presentation, key: str) -> tuple[Row, ...]:
+    """Rows for whatever is selected in either tree."""
+    if key in p.instances_by_node:
+        node = p.nodes[key]
+        return tuple(_instance_row(p, inst, node) for inst in sorted(p.instances_by_node[key], key=lambda i: i.name))
+    host_keys = p.cluster_hosts.get(key) or ([key] if key in p.vms_by_host else [])
+    return tuple(
+        _vm_row(p, vm, hk) for hk in host_keys for vm in sorted(p.vms_by_host.get(hk, []), key=lambda v: v.name)
+    )
+
+
+def _esxi_of(p: Presentation, inst: Instance) -> str:
+    vm = p.view.health.correlation.vm_by_instance.get(inst.id)
+    if vm is None:
+        return ""
+    found = p.hosts.get(vsphere_key(vm.vcenter, vm.host_moref or ""))
+    return found[1].name if found else vm.host_moref or ""
+
+
+def _instance_row(p: Presentation, inst: Instance, node: ComputeNode | None) -> Row:
+    item = p.view.health.of(instance_key(inst))
+    ref = p.view.health.correlation.cluster_for(node) if node else None
+    options = migration_options.move_options(inst, node, ref.moref if ref else None)
+    task = f" ({inst.task_state})" if inst.task_state else ""
+    return Row(
+        key=instance_key(inst),
+        cells=(inst.name, inst.status + task, inst.project_id, inst.node or "", _esxi_of(p, inst), inst.flavor or "",
+               "volume" if inst.boot_from_volume else "image (local disk)", migration_options.summary(options),
+               item.summary, inst.id),
+        severity=item.severity,
+        tooltip="\n".join(f"{'✔' if o.available else '✘'} {o.action} [{o.actor}]: {o.note}" for o in options),
+    )
+
+
+def _vm_row(p: Presentation, vm: VirtualMachine, host_key: str) -> Row:
+    corr = p.view.health.correlation
+    inst = corr.instance_by_vm.get((vm.vcenter, vm.moref))
+    item = p.view.health.of(vsphere_key(vm.vcenter, vm.moref))
+    host = p.hosts[host_key][1].name if host_key in p.hosts else ""
+    if inst is None:
+        cells = (vm.name, vm.power_state, "", "not a Nova instance", host, "", "", "vMotion (vSphere)", item.summary, vm.moref)
+        return Row(key=vsphere_key(vm.vcenter, vm.moref), cells=cells, severity=item.severity)
+    node_key = f"nova:{inst.cloud}/{inst.node}"
+    row = _instance_row(p, inst, p.nodes.get(node_key))
+    severity = max(row.severity, item.severity)
+    summary = item.summary if item.severity > row.severity else row.cells[8]
+    cells = (*row.cells[:4], host, *row.cells[5:8], summary, row.cells[9])
+    return Row(key=row.key, cells=cells, severity=severity, tooltip=row.tooltip)

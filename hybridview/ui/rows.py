@@ -1,0 +1,29 @@
+"""Plain rows that the Qt models show. Built off the GUI thread; no Qt here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hybridview.core.health import Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    key: str
+    cells: tuple[str, ...]
+    severity: Severity = Severity.OK
+    tooltip: str = ""
+    icon: str | None = None  # overrides the severity icon, e.g. "maintenance"
+    children: tuple[Row, ...] = ()
+
+    def same_content(self, other: Row) -> bool:
+        return (self.cells, self.severity, self.tooltip, self.icon) == (
+            other.cells,
+            other.severity,
+            other.tooltip,
+            other.icon,
+        )
+
+    @property
+    def icon_name(self) -> str:
+        return self.icon or self.severity.label

@@ -1,0 +1,67 @@
+"""Drives a real MainWindow on a demo estate through its qasync refresh path."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from hybridview.sim import SimSize
+from hybridview.ui.app import build_window
+from hybridview.ui.main_window import MainWindow
+from hybridview.ui.presenters import Presentation
+from hybridview.wiring import demo_endpoints
+
+
+class WindowHarness:
+    def __init__(self, loop: asyncio.AbstractEventLoop, scenario: str, size: SimSize | None = None,
+                 tick_seconds: float = 3600.0) -> None:
+        self.loop = loop
+        self.endpoints = demo_endpoints(scenario, size, tick_seconds=tick_seconds)
+        assert self.endpoints.demo is not None
+        self.estate = self.endpoints.demo
+        self.window, self.controller = build_window(self.endpoints)
+        self.controller.set_auto_refresh(False)
+        self.presentations: list[Presentation] = []
+        self.controller.presentation_ready.connect(self.presentations.append)
+
+    def run(self, awaitable: asyncio.Future[object] | object, timeout: float = 60.0) -> object:
+        return self.loop.run_until_complete(asyncio.wait_for(awaitable, timeout))  # type: ignore[arg-type]
+
+    def wait_presentations(self, count: int, timeout: float = 60.0) -> Presentation:
+        async def wait() -> None:
+            while len(self.presentations) < count:
+                await asyncio.sleep(0.01)
+
+        self.run(wait(), timeout)
+        return self.presentations[-1]
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 30.0) -> None:
+        async def wait() -> None:
+            while not condition():
+                await asyncio.sleep(0.01)
+
+        self.run(wait(), timeout)
+
+    def refresh(self) -> Presentation:
+        before = len(self.presentations)
+        self.controller.request_refresh()
+        return self.wait_presentations(before + 1)
+
+    def close(self) -> None:
+        self.run(self.controller.aclose())
+        self.window.close()
+
+
+@contextmanager
+def window_on(loop: asyncio.AbstractEventLoop, scenario: str, size: SimSize | None = None,
+              tick_seconds: float = 3600.0) -> Iterator[WindowHarness]:
+    harness = WindowHarness(loop, scenario, size, tick_seconds)
+    harness.window.resize(1600, 1000)
+    harness.window.show()
+    try:
+        harness.controller.start()
+        harness.wait_presentations(1)
+        yield harness
+    finally:
+        harness.close()

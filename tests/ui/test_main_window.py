@@ -1,0 +1,106 @@
+"""The window on the demo estate, driven through the real refresh path (qasync + workers)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from hybridview.core.health import Severity
+from hybridview.ui.tree_model import KEY_ROLE, SEVERITY_ROLE
+from tests.ui.harness import window_on
+
+pytestmark = pytest.mark.ui
+
+
+def _current_key(view: object) -> str | None:
+    index = view.currentIndex()  # type: ignore[attr-defined]
+    return index.data(KEY_ROLE) if index.isValid() else None
+
+
+def test_failed_esxi_host_stands_out_and_is_selected(qloop: asyncio.AbstractEventLoop, qtbot: QtBot,
+                                                    qtmodeltester: ModelTester) -> None:
+    with window_on(qloop, "esxi-host-down") as h:
+        w = h.window
+        failed = h.presentations[-1].view.health.failed_hosts
+        assert [f.layer for f in failed] == ["esxi"]
+        index = w.vcenter_model.index_of(failed[0].key)
+        assert index.data(SEVERITY_ROLE) == int(Severity.CRITICAL)
+        assert w.vcenter_model.index(index.row(), 1, index.parent()).data() == "NOTRESPONDING"
+        assert "1 failed host" in w.alert.text() and failed[0].name in w.alert.text()
+        assert _current_key(w.vcenter_view) == failed[0].key
+        assert "What to do" in w.details.toHtml() and "vSphere HA" in w.details.toPlainText()
+        assert w.instance_model.rowCount() > 0
+        banner = w.findChild(type(w.alert), "demoBanner")
+        assert banner is not None and banner.isVisible() and "DEMO" in banner.text()
+        for model in (w.nova_model, w.vcenter_model, w.instance_model):
+            qtmodeltester.check(model)
+
+
+def test_selecting_a_vmware_node_reveals_its_cluster_and_back(qloop: asyncio.AbstractEventLoop) -> None:
+    with window_on(qloop, "healthy") as h:
+        w = h.window
+        corr = h.presentations[-1].view.health.correlation
+        node_key, ref = next(iter(corr.node_to_cluster.items()))
+        w.select_key(f"nova:{node_key}")
+        assert _current_key(w.vcenter_view) == f"vc:{ref.key}"
+        assert w.instance_model.rowCount() > 0
+        other_node, other_ref = list(corr.node_to_cluster.items())[-1]
+        w.select_key(f"vc:{other_ref.key}")
+        assert _current_key(w.nova_view) == f"nova:{other_node}"
+
+
+def test_ha_restarts_arrive_incrementally_without_reset(qloop: asyncio.AbstractEventLoop) -> None:
+    with window_on(qloop, "esxi-host-down") as h:
+        w = h.window
+        failed_key = h.presentations[-1].view.health.failed_hosts[0].key
+        vm_column = 4
+
+        def vms_on_failed_host() -> int:
+            index = w.vcenter_model.index_of(failed_key)
+            return int(w.vcenter_model.index(index.row(), vm_column, index.parent()).data())
+
+        before = vms_on_failed_host()
+        resets: list[int] = []
+        w.vcenter_model.modelReset.connect(lambda: resets.append(1))
+        w.nova_model.modelReset.connect(lambda: resets.append(1))
+        h.estate.advance(5)
+        h.wait_until(lambda: vms_on_failed_host() == 0)
+        assert before > 0
+        assert "restarted virtual machine" in w.details.toPlainText()
+        assert resets == []
+
+
+def test_unreachable_endpoint_is_marked_stale_never_healthy(qloop: asyncio.AbstractEventLoop) -> None:
+    with window_on(qloop, "healthy") as h:
+        w = h.window
+        h.estate.broken_endpoints.add("vc-west")
+        p = h.refresh()
+        status = p.view.estate.endpoint("vc-west")
+        assert status is not None and not status.ok and "connection refused" in (status.error or "")
+        assert "STALE vc-west" in w.endpoint_bar.text()
+        row = w.vcenter_model.index_of("vc:vc-west")
+        assert row.data(SEVERITY_ROLE) >= int(Severity.STALE)
+        assert "STALE" in row.data()
+        host_rows = [k for k in w.vcenter_model.keys() if k.startswith("vc:vc-west/host-")]
+        assert host_rows and all(w.vcenter_model.index_of(k).data(SEVERITY_ROLE) >= int(Severity.STALE) for k in host_rows)
+        assert "stale data from: vc-west" in w.alert.text()
+        h.estate.broken_endpoints.clear()
+        p = h.refresh()
+        assert "STALE" not in w.endpoint_bar.text()
+        assert w.vcenter_model.index_of("vc:vc-west").data(SEVERITY_ROLE) == int(Severity.OK)
+
+
+def test_refresh_action_is_disabled_while_refreshing(qloop: asyncio.AbstractEventLoop) -> None:
+    with window_on(qloop, "healthy") as h:
+        w = h.window
+        states: list[bool] = []
+        h.controller.busy_changed.connect(lambda busy: states.append(w.refresh_action.isEnabled()))
+        w.refresh_action.trigger()
+        w.refresh_action.trigger()  # a second press while busy is ignored
+        h.wait_presentations(2)
+        h.run(asyncio.sleep(0.05))
+        assert states == [False, True]
+        assert len(h.presentations) == 2

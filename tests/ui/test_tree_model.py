@@ -1,0 +1,102 @@
+"""DiffTreeModel follows new row trees incrementally and stays a valid Qt model."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from PySide6.QtCore import QPersistentModelIndex
+from PySide6.QtGui import QIcon
+from pytestqt.modeltest import ModelTester
+
+from hybridview.core.health import Severity
+from hybridview.ui.rows import Row
+from hybridview.ui.tree_model import KEY_ROLE, SEVERITY_ROLE, DiffTreeModel
+
+pytestmark = pytest.mark.ui
+
+
+def _model() -> DiffTreeModel:
+    return DiffTreeModel(("name", "state"), lambda _name: QIcon())
+
+
+def _host(key: str, state: str = "connected", severity: Severity = Severity.OK) -> Row:
+    return Row(key, (key, state), severity)
+
+
+def _tree(*clusters: tuple[str, list[Row]]) -> list[Row]:
+    return [Row(name, (name, ""), children=tuple(hosts)) for name, hosts in clusters]
+
+
+class _Signals:
+    def __init__(self, model: DiffTreeModel) -> None:
+        self.resets = 0
+        self.inserted: list[tuple[int, int]] = []
+        self.removed: list[tuple[int, int]] = []
+        self.changed: list[int] = []
+        model.modelReset.connect(self._reset)
+        model.rowsInserted.connect(lambda _p, first, last: self.inserted.append((first, last)))
+        model.rowsRemoved.connect(lambda _p, first, last: self.removed.append((first, last)))
+        model.dataChanged.connect(lambda top, _bottom, _roles: self.changed.append(top.row()))
+
+    def _reset(self) -> None:
+        self.resets += 1
+
+
+def test_model_passes_qt_model_tester(qtmodeltester: ModelTester) -> None:
+    model = _model()
+    model.apply(_tree(("c1", [_host("h1"), _host("h2")]), ("c2", [_host("h3")])))
+    qtmodeltester.check(model)
+
+
+def test_updates_are_incremental_never_reset(qtmodeltester: ModelTester) -> None:
+    model = _model()
+    model.apply(_tree(("c1", [_host("h1"), _host("h2"), _host("h3")])))
+    qtmodeltester.check(model, force_py=True)
+    signals = _Signals(model)
+    kept = QPersistentModelIndex(model.index_of("h3"))
+
+    model.apply(_tree(("c1", [_host("h1"), _host("h3", "notResponding", Severity.CRITICAL)])))
+
+    assert signals.resets == 0
+    assert signals.removed == [(1, 1)]
+    assert signals.changed == [1]
+    assert kept.isValid() and kept.row() == 1
+    assert kept.data() == "h3"
+    assert model.index(1, 1, model.index_of("c1")).data() == "notResponding"
+    assert model.index_of("h3").data(SEVERITY_ROLE) == int(Severity.CRITICAL)
+
+
+def test_unchanged_rows_emit_nothing() -> None:
+    model = _model()
+    rows = _tree(("c1", [_host("h1"), _host("h2")]))
+    model.apply(rows)
+    signals = _Signals(model)
+    model.apply(rows)
+    assert (signals.resets, signals.inserted, signals.removed, signals.changed) == (0, [], [], [])
+
+
+def test_insert_in_the_middle_and_move(qtmodeltester: ModelTester) -> None:
+    model = _model()
+    qtmodeltester.check(model, force_py=True)
+    model.apply(_tree(("c1", [_host("a"), _host("c")])))
+    model.apply(_tree(("c1", [_host("a"), _host("b"), _host("c")])))
+    model.apply(_tree(("c1", [_host("c"), _host("a")]), ("c2", [_host("b")])))
+    top = model.index_of("c1")
+    assert [model.index(r, 0, top).data(KEY_ROLE) for r in range(model.rowCount(top))] == ["c", "a"]
+    assert model.index_of("b").parent().data(KEY_ROLE) == "c2"
+    assert sorted(model.keys()) == ["a", "b", "c", "c1", "c2"]
+
+
+def test_random_sequences_keep_the_model_consistent(qtmodeltester: ModelTester) -> None:
+    rng = random.Random(42)
+    model = _model()
+    qtmodeltester.check(model, force_py=True)
+    for _ in range(40):
+        clusters = []
+        for c in rng.sample(range(5), rng.randint(0, 5)):
+            hosts = [_host(f"h{c}-{h}", rng.choice(["connected", "notResponding"])) for h in rng.sample(range(6), rng.randint(0, 6))]
+            clusters.append((f"c{c}", hosts))
+        model.apply(_tree(*clusters))
+        shown = [(model.index(r, 0).data(KEY_ROLE), model.rowCount(model.index(r, 0))) for r in range(model.rowCount())]
+        assert shown == [(name, len(hosts)) for name, hosts in clusters]
