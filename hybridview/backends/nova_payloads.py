@@ -46,11 +46,15 @@ def next_page_params(body: Payload, collection: str) -> dict[str, str] | None:
 
 def service(cloud: str, raw: Payload) -> ComputeService:
     what = "service"
+    binary = str(_require(raw, "binary", what))
+    host = str(_require(raw, "host", what))
+    ident = raw.get("id")
     return ComputeService(
         cloud=cloud,
-        id=str(_require(raw, "id", what)),
-        binary=str(_require(raw, "binary", what)),
-        host=str(_require(raw, "host", what)),
+        # 2.69: services in a down cell come without id and state
+        id=str(ident) if ident is not None else f"{binary}@{host}",
+        binary=binary,
+        host=host,
         zone=raw.get("zone"),
         state=str(raw.get("state") or "unknown"),
         status=str(raw.get("status") or "unknown").lower(),
@@ -91,10 +95,10 @@ def _flavor_name(raw: Payload) -> str | None:
 
 def instance(cloud: str, raw: Payload) -> Instance:
     what = "server"
-    image = raw.get("image")
+    ident = _require(raw, "id", what)
     return Instance(
         cloud=cloud,
-        id=str(_require(raw, "id", what)),
+        id=str(ident),
         name=str(raw.get("name") or ""),
         project_id=str(raw.get("tenant_id") or raw.get("project_id") or ""),
         status=str(_require(raw, "status", what)),
@@ -104,13 +108,16 @@ def instance(cloud: str, raw: Payload) -> Instance:
         host=raw.get("OS-EXT-SRV-ATTR:host"),
         node=raw.get("OS-EXT-SRV-ATTR:hypervisor_hostname"),
         flavor=_flavor_name(raw),
-        boot_from_volume=not image,
+        # "" means volume-backed; a missing key (2.69 down-cell server) means unknown
+        boot_from_volume="image" in raw and not raw["image"],
         availability_zone=raw.get("OS-EXT-AZ:availability_zone"),
     )
 
 
 def migration(cloud: str, raw: Payload) -> Migration:
     what = "migration"
+    if not isinstance(raw, Mapping):
+        raise MalformedPayload(f"{what} is not an object")
     ident = raw.get("uuid") or _require(raw, "id", what)
     return Migration(
         cloud=cloud,

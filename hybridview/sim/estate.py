@@ -48,6 +48,8 @@ class SimEstate:
         self._started = clock()
         self._failed_host: SimHost | None = None
         self.broken_endpoints: set[str] = set()
+        self._version = 0
+        self._cache: dict[str, tuple[int, OpenStackSnapshot | VCenterSnapshot]] = {}
         self._apply_scenario()
 
     # -- time ------------------------------------------------------------------
@@ -60,6 +62,7 @@ class SimEstate:
             for _ in range(ticks):
                 self.tick += 1
                 self._step()
+            self._version += 1
 
     def catch_up(self) -> None:
         """Advance to the tick the wall clock says we are at."""
@@ -68,6 +71,11 @@ class SimEstate:
             self.advance(due - self.tick)
 
     # -- scenarios -------------------------------------------------------------
+
+    def invalidate(self) -> None:
+        """Call after changing the layout by hand, so the next snapshot shows it."""
+        with self._lock:
+            self._version += 1
 
     def _apply_scenario(self) -> None:
         if self.scenario == "kvm-host-down":
@@ -113,15 +121,23 @@ class SimEstate:
 
     def openstack_snapshot(self, cloud: str) -> OpenStackSnapshot:
         with self._lock:
+            cached = self._cache.get(f"nova:{cloud}")
+            if cached is not None and cached[0] == self._version and isinstance(cached[1], OpenStackSnapshot):
+                return cached[1]
             nodes = tuple(_node(n) for n in self.layout.nodes if n.cloud == cloud)
             if not nodes:
                 raise KeyError(cloud)
             services = tuple(_service(n) for n in self.layout.nodes if n.cloud == cloud)
             instances = tuple(_instance(i) for i in self.layout.instances if i.cloud == cloud)
-            return OpenStackSnapshot(cloud, self.now(), nodes, services, instances, (), "2.100")
+            snapshot = OpenStackSnapshot(cloud, self.now(), nodes, services, instances, (), "2.100")
+            self._cache[f"nova:{cloud}"] = (self._version, snapshot)
+            return snapshot
 
     def vcenter_snapshot(self, name: str) -> VCenterSnapshot:
         with self._lock:
+            cached = self._cache.get(f"vc:{name}")
+            if cached is not None and cached[0] == self._version and isinstance(cached[1], VCenterSnapshot):
+                return cached[1]
             vc = next(v for v in self.layout.vcenters if v.name == name)
             clusters = tuple(
                 Cluster(name, moref, cname, vc.ha_enabled[moref], True, vc.ha_enabled[moref], "dc-demo")
@@ -132,8 +148,10 @@ class SimEstate:
                 VirtualMachine(name, vm.moref, vm.name, vm.instance_uuid, vm.host, vm.power_state, ("ds-shared",), 2, 4096)
                 for vm in self.layout.vms if vm.vcenter == name
             )
-            return VCenterSnapshot(name, vc.instance_uuid, self.now(), clusters, hosts, vms,
-                                   events=tuple(self.events[name][-200:]), version="8.0.2 (simulated)")
+            snapshot = VCenterSnapshot(name, vc.instance_uuid, self.now(), clusters, hosts, vms,
+                                       events=tuple(self.events[name][-200:]), version="8.0.2 (simulated)")
+            self._cache[f"vc:{name}"] = (self._version, snapshot)
+            return snapshot
 
     def cloud_names(self) -> list[str]:
         return list(dict.fromkeys(n.cloud for n in self.layout.nodes))

@@ -16,6 +16,7 @@ from hybridview.ui.main_window import MainWindow
 from hybridview.wiring import Endpoints
 
 log = logging.getLogger("hybridview.qt")
+GUI_SWITCH_INTERVAL_SECONDS = 0.001
 _QT_LEVELS = {
     QtMsgType.QtDebugMsg: logging.DEBUG,
     QtMsgType.QtInfoMsg: logging.INFO,
@@ -34,6 +35,8 @@ def application() -> QApplication:
     if isinstance(existing, QApplication):
         return existing
     qInstallMessageHandler(_qt_message)
+    # Hand the GIL back to the GUI thread within 1 ms (default 5 ms) while workers parse payloads.
+    sys.setswitchinterval(GUI_SWITCH_INTERVAL_SECONDS)
     app = QApplication(sys.argv[:1])
     app.setApplicationName("hybridview")
     app.setDesktopFileName("hybridview")

@@ -38,6 +38,7 @@ def _tree(model: DiffTreeModel, *, flat: bool = False) -> QTreeView:
     view.setRootIsDecorated(not flat)
     view.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     view.header().setStretchLastSection(True)
+    view.header().setResizeContentsPrecision(64)  # fit columns to a sample, not to 1,000 rows
     return view
 
 

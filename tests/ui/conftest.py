@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -10,12 +11,14 @@ import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from hybridview.ui.app import GUI_SWITCH_INTERVAL_SECONDS
 from hybridview.ui.icons import style_sheet
 
 
 @pytest.fixture
 def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     qapp.setStyleSheet(style_sheet())
+    sys.setswitchinterval(GUI_SWITCH_INTERVAL_SECONDS)
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
     yield loop

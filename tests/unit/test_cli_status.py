@@ -1,0 +1,143 @@
+"""``hybridview status`` end to end, as a monitoring system would run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def status(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **(env or {})}
+    full_env.pop("HYBRIDVIEW_CONFIG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "hybridview.cli", "status", *args],
+        capture_output=True, text=True, timeout=60, cwd=REPO, env=full_env, check=False,
+    )
+
+
+def status_json(*args: str) -> tuple[int, dict[str, Any]]:
+    proc = status(*args, "--json")
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_kvm_host_down_is_critical_with_nova_layer() -> None:
+    code, doc = status_json("--demo", "--scenario", "kvm-host-down")
+    assert code == 2
+    assert doc["health"] == "critical"
+    (failed,) = doc["failed_hosts"]
+    assert failed["layer"] == "nova"
+    assert failed["name"].startswith("kvm-")
+    assert "evacuate" in failed["advice"]
+
+
+def test_esxi_host_down_is_critical_with_esxi_layer() -> None:
+    code, doc = status_json("--scenario", "esxi-host-down")  # --scenario implies --demo
+    assert code == 2
+    (failed,) = doc["failed_hosts"]
+    assert failed["layer"] == "esxi"
+    assert failed["owner"] == "vc-east"
+    assert failed["affected_instances"] > 0
+
+
+def test_healthy_exits_zero() -> None:
+    code, doc = status_json("--demo", "--scenario", "healthy")
+    assert code == 0
+    assert doc["health"] == "ok"
+    assert doc["failed_hosts"] == []
+
+
+def test_document_shape_and_vmware_correlation() -> None:
+    code, doc = status_json("--demo")
+    assert code == 0
+    assert {"health", "endpoints", "compute_nodes", "vcenter_clusters", "failed_hosts"} <= set(doc)
+    assert doc["endpoints"]
+    for e in doc["endpoints"]:
+        assert {"name", "kind", "ok", "error", "last_refresh"} <= set(e)
+        assert e["kind"] in ("nova", "vcenter")
+        assert e["ok"] is True
+        assert e["error"] is None
+        assert isinstance(e["last_refresh"], str)
+    clusters = {f"{c['vcenter']}/{c['moref']}": c for c in doc["vcenter_clusters"]}
+    assert clusters
+    for c in clusters.values():
+        assert c["hosts"]
+        for h in c["hosts"]:
+            assert {"name", "moref", "connection_state", "vms", "health"} <= set(h)
+    vmware = [n for n in doc["compute_nodes"] if n["hypervisor_type"] == "VMware vCenter Server"]
+    assert len(vmware) == len(clusters)
+    for node in vmware:
+        ref = node["vcenter_cluster"]
+        assert ref is not None, node
+        assert clusters[ref]["nova_node"] == f"{node['cloud']}/{node['hypervisor_hostname']}"
+        assert node["hypervisor_hostname"].startswith(clusters[ref]["moref"] + ".")
+    for node in doc["compute_nodes"]:
+        if node["hypervisor_type"] != "VMware vCenter Server":
+            assert node["vcenter_cluster"] is None
+    assert doc["unmatched_vmware_nodes"] == []
+
+
+def test_failed_host_entries_have_the_documented_keys() -> None:
+    _code, doc = status_json("--demo", "--scenario", "vmware-proxy-down")
+    (failed,) = doc["failed_hosts"]
+    assert {"layer", "name", "reason", "advice"} <= set(failed)
+    assert failed["layer"] == "nova"
+    assert "Do not evacuate" in failed["advice"]
+
+
+def test_text_output() -> None:
+    proc = status("--demo", "--scenario", "kvm-host-down")
+    assert proc.returncode == 2
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "HYBRIDVIEW CRITICAL"
+    assert any(line.strip().startswith("FAILED nova host kvm-") for line in lines)
+
+
+def test_bad_config_exits_3_with_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("vcenters:\n  - {name: a, host: h, user: u, password: secret}\n", encoding="utf-8")
+    proc = status("--config", str(bad), "--json")
+    assert proc.returncode == 3
+    assert proc.stdout == ""
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert str(bad) in lines[0]
+    assert "vcenters[0].password" in lines[0]
+    assert "secret" not in proc.stderr
+
+
+def test_invalid_yaml_config_exits_3(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("clouds: [prod\n", encoding="utf-8")
+    proc = status("--config", str(bad))
+    assert proc.returncode == 3
+    assert "Traceback" not in proc.stderr
+    (line,) = proc.stderr.splitlines()
+    assert str(bad) in line
+    assert "line " in line
+
+
+def test_missing_named_config_exits_3(tmp_path: Path) -> None:
+    proc = status("--config", str(tmp_path / "absent.yaml"))
+    assert proc.returncode == 3
+    (line,) = proc.stderr.splitlines()
+    assert "does not exist" in line
+
+
+@pytest.mark.parametrize("scenario", ["healthy", "kvm-host-down"])
+def test_main_in_process(scenario: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from hybridview.cli import main
+
+    code = main(["status", "--demo", "--scenario", scenario, "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == {"healthy": 0, "kvm-host-down": 2}[scenario]
+    assert doc["health"] == {"healthy": "ok", "kvm-host-down": "critical"}[scenario]

@@ -1,0 +1,265 @@
+"""Health evaluation on hand-built estates."""
+
+from __future__ import annotations
+
+from hybridview.core.health import (
+    Overall,
+    Severity,
+    evaluate,
+    instance_key,
+    nova_cloud_key,
+    nova_node_key,
+    vcenter_key,
+    vsphere_key,
+)
+from hybridview.core.model import Cluster, EndpointKind, Estate
+
+from tests.unit.factories import VC_UUID, cloud, esxi, instance, kvm_node, ok, stale, vcenter, vm, vmware_node
+
+NOVA, VC = EndpointKind.NOVA, EndpointKind.VCENTER
+
+
+def nova_estate(*nodes, instances=(), endpoints=None) -> Estate:  # type: ignore[no-untyped-def]
+    return Estate(openstack=(cloud(nodes=tuple(nodes), instances=tuple(instances)),),
+                  endpoints=endpoints if endpoints is not None else (ok("c1", NOVA),))
+
+
+def test_healthy_estate_is_ok() -> None:
+    node = vmware_node(f"domain-c7.{VC_UUID}")
+    inst = instance("i-1", node)
+    estate = Estate(
+        openstack=(cloud(nodes=(kvm_node(), node), instances=(inst,)),),
+        vcenters=(vcenter(hosts=(esxi("host-1"), esxi("host-2")), vms=(vm("vm-1", "host-1", "i-1"),)),),
+        endpoints=(ok("c1", NOVA), ok("vc1", VC)),
+    )
+    report = evaluate(estate)
+    assert report.overall is Overall.OK
+    assert report.items == {}
+    assert report.failed_hosts == ()
+    assert report.of(nova_node_key(node)).severity is Severity.OK
+    assert report.of(nova_node_key(node)).summary == "healthy"
+    assert report.instance_counts[nova_node_key(node)] == 1
+    assert report.vm_counts[vsphere_key("vc1", "host-1")] == 1
+    assert report.vm_counts[vsphere_key("vc1", "host-2")] == 0
+
+
+def test_kvm_service_down_is_critical_with_fence_advice() -> None:
+    down = kvm_node("kvm2", state="down")
+    insts = [instance(f"i-{n}", down) for n in range(3)]
+    report = evaluate(nova_estate(kvm_node("kvm1"), down, instances=insts))
+    assert report.overall is Overall.CRITICAL
+    assert report.of(nova_node_key(down)).severity is Severity.CRITICAL
+    assert report.of(nova_cloud_key("c1")).severity is Severity.CRITICAL
+    assert report.of(nova_node_key(kvm_node("kvm1"))).severity is Severity.OK
+    (failed,) = report.failed_hosts
+    assert (failed.layer, failed.name, failed.owner, failed.key) == ("nova", "kvm2.example", "c1", nova_node_key(down))
+    assert failed.affected_instances == 3
+    assert "kvm2" in failed.reason
+    assert "down" in failed.reason
+    advice = failed.advice.lower()
+    for word in ("fence", "forced down", "evacuate", "3 instance"):
+        assert word in advice, word
+    for inst in insts:
+        assert report.of(instance_key(inst)).severity is Severity.CRITICAL
+
+
+def test_forced_down_node_advice_is_to_evacuate_now() -> None:
+    node = kvm_node("kvm2", state="down", forced_down=True)
+    report = evaluate(nova_estate(node, instances=[instance("i-1", node)]))
+    (failed,) = report.failed_hosts
+    assert "forced down" in failed.reason
+    assert "evacuate its 1 instance" in failed.advice
+    assert "Fence the host" not in failed.advice
+    assert report.overall is Overall.CRITICAL
+
+
+def test_forced_down_empty_node_advice_is_to_repair() -> None:
+    report = evaluate(nova_estate(kvm_node("kvm2", state="down", forced_down=True)))
+    (failed,) = report.failed_hosts
+    assert "clear force-down" in failed.advice
+    assert failed.affected_instances == 0
+
+
+def test_disabled_node_is_warning_with_reason() -> None:
+    node = kvm_node("kvm1", status="disabled", disabled_reason="patching")
+    report = evaluate(nova_estate(node))
+    health = report.of(nova_node_key(node))
+    assert health.severity is Severity.WARNING
+    assert health.reasons == ("compute service disabled: patching",)
+    assert report.failed_hosts == ()
+    assert report.overall is Overall.WARNING
+
+
+def test_instance_in_error_and_migrating() -> None:
+    node = kvm_node()
+    err = instance("i-err", node, status="ERROR")
+    mig = instance("i-mig", node, task_state="migrating")
+    evac = instance("i-evac", node, task_state="rebuilding")
+    report = evaluate(nova_estate(node, instances=[err, mig, evac]))
+    assert report.of(instance_key(err)).severity is Severity.CRITICAL
+    assert report.of(instance_key(mig)).severity is Severity.WARNING
+    assert "evacuated" in report.of(instance_key(evac)).summary
+    assert report.overall is Overall.CRITICAL
+
+
+def test_vmware_proxy_down_says_do_not_evacuate() -> None:
+    node = vmware_node(f"domain-c7.{VC_UUID}", host="nova-vmware-01", state="down")
+    inst = instance("i-1", node)
+    estate = Estate(
+        openstack=(cloud(nodes=(node,), instances=(inst,)),),
+        vcenters=(vcenter(hosts=(esxi("host-1"),), vms=(vm("vm-1", "host-1", "i-1"),)),),
+        endpoints=(ok("c1", NOVA), ok("vc1", VC)),
+    )
+    report = evaluate(estate)
+    (failed,) = report.failed_hosts
+    assert failed.layer == "nova"
+    assert "proxy" in failed.reason
+    assert "nova-vmware-01" in failed.reason
+    assert "Do not evacuate" in failed.advice
+    assert "domain-c7" in failed.advice
+    assert "vc1" in failed.advice
+    assert "Fence" not in failed.advice
+    assert report.overall is Overall.CRITICAL
+    # the VMs themselves keep running: vSphere side is healthy
+    assert report.of(vsphere_key("vc1", "host-1")).severity is Severity.OK
+
+
+def test_unmatched_vmware_node_is_warning() -> None:
+    node = vmware_node("domain-c7.00000000-0000-0000-0000-000000000000")
+    estate = Estate(openstack=(cloud(nodes=(node,)),), vcenters=(vcenter(),),
+                    endpoints=(ok("c1", NOVA), ok("vc1", VC)))
+    report = evaluate(estate)
+    assert report.of(nova_node_key(node)).severity is Severity.WARNING
+    assert "no matching vCenter cluster" in report.of(nova_node_key(node)).summary
+
+
+def _esxi_estate(*, ha: bool, cluster_of_failed: str | None = "domain-c7") -> tuple[Estate, str]:
+    node = vmware_node(f"domain-c7.{VC_UUID}")
+    insts = (instance("i-1", node), instance("i-2", node))
+    hosts = (
+        esxi("host-1", cluster_of_failed, connection="notResponding", overall="gray", power="unknown"),
+        esxi("host-2"),
+        esxi("host-3"),
+    )
+    vms = (vm("vm-1", "host-1", "i-1"), vm("vm-2", "host-1", "i-2"), vm("vm-3", "host-1"), vm("vm-4", "host-2"))
+    clusters = (Cluster("vc1", "domain-c7", "Cluster1", ha_enabled=ha, drs_enabled=True),)
+    estate = Estate(
+        openstack=(cloud(nodes=(node,), instances=insts),),
+        vcenters=(vcenter(clusters=clusters, hosts=hosts, vms=vms),),
+        endpoints=(ok("c1", NOVA), ok("vc1", VC)),
+    )
+    return estate, nova_node_key(node)
+
+
+def test_esxi_not_responding_with_ha() -> None:
+    estate, node_key = _esxi_estate(ha=True)
+    report = evaluate(estate)
+    (failed,) = report.failed_hosts
+    assert (failed.layer, failed.name, failed.owner) == ("esxi", "host-1.example", "vc1")
+    assert failed.reason == "ESXi host is notResponding"
+    assert failed.affected_instances == 2  # only the VMs backing Nova instances
+    assert "vSphere HA restarts its 3 VM(s)" in failed.advice
+    assert "Cluster1" in failed.advice
+    assert "must not evacuate" in failed.advice
+    assert report.overall is Overall.CRITICAL
+    assert report.of(vsphere_key("vc1", "host-1")).severity is Severity.CRITICAL
+    assert report.of(vsphere_key("vc1", "domain-c7")).severity is Severity.WARNING  # 1 of 3 failed
+    assert report.of(vsphere_key("vc1", "vm-1")).severity is Severity.CRITICAL
+    assert report.of(vsphere_key("vc1", "vm-4")).severity is Severity.OK
+    assert report.of(vcenter_key("vc1")).severity is Severity.CRITICAL
+    # the nova node of that cluster shows the cluster's trouble, but is not itself failed
+    assert report.of(node_key).severity is Severity.WARNING
+    assert "domain-c7" in report.of(node_key).summary
+
+
+def test_esxi_not_responding_without_ha_advice_differs() -> None:
+    on = evaluate(_esxi_estate(ha=True)[0]).failed_hosts[0].advice
+    off = evaluate(_esxi_estate(ha=False)[0]).failed_hosts[0].advice
+    assert on != off
+    assert "HA is OFF" in off
+    assert "will not restart" in off
+    assert "Restart them from vCenter" in off
+    assert "HA is OFF" not in on
+
+
+def test_standalone_esxi_host_failure() -> None:
+    estate, _ = _esxi_estate(ha=True, cluster_of_failed=None)
+    (failed,) = evaluate(estate).failed_hosts
+    assert failed.layer == "esxi"
+    assert failed.advice.startswith("Standalone host: no vSphere HA")
+
+
+def test_all_hosts_of_cluster_failed_is_critical() -> None:
+    hosts = (esxi("host-1", connection="disconnected"), esxi("host-2", connection="notResponding"))
+    estate = Estate(vcenters=(vcenter(hosts=hosts),), endpoints=(ok("vc1", VC),))
+    report = evaluate(estate)
+    assert report.of(vsphere_key("vc1", "domain-c7")).severity is Severity.CRITICAL
+    assert len(report.failed_hosts) == 2
+
+
+def test_esxi_yellow_and_maintenance_are_warnings() -> None:
+    hosts = (esxi("host-1", overall="yellow"), esxi("host-2", maintenance=True), esxi("host-3", overall="red"))
+    report = evaluate(Estate(vcenters=(vcenter(hosts=hosts),), endpoints=(ok("vc1", VC),)))
+    assert report.of(vsphere_key("vc1", "host-1")).severity is Severity.WARNING
+    assert report.of(vsphere_key("vc1", "host-2")).reasons == ("in maintenance mode",)
+    assert report.of(vsphere_key("vc1", "host-3")).severity is Severity.CRITICAL
+    assert report.failed_hosts == ()
+
+
+def test_stale_endpoint_items_are_never_ok_and_overall_warning() -> None:
+    healthy_kvm = kvm_node("kvm1")
+    disabled = kvm_node("kvm2", status="disabled")
+    inst = instance("i-1", healthy_kvm)
+    host = esxi("host-1")
+    estate = Estate(
+        openstack=(cloud(nodes=(healthy_kvm, disabled), instances=(inst,)),),
+        vcenters=(vcenter(hosts=(host,)),),
+        endpoints=(stale("c1", NOVA), ok("vc1", VC)),
+    )
+    report = evaluate(estate)
+    for key in (nova_node_key(healthy_kvm), instance_key(inst), nova_cloud_key("c1")):
+        health = report.of(key)
+        assert health.stale, key
+        assert health.severity >= Severity.STALE, key
+        assert health.summary.endswith("(stale data)")
+    assert report.of(nova_node_key(healthy_kvm)).severity is Severity.STALE
+    assert report.of(nova_node_key(disabled)).severity is Severity.WARNING
+    assert report.of(nova_node_key(disabled)).stale
+    # the fresh endpoint's items are not marked stale
+    assert not report.of(vsphere_key("vc1", "host-1")).stale
+    assert report.of(vsphere_key("vc1", "host-1")).severity is Severity.OK
+    assert report.overall is Overall.WARNING
+
+
+def test_stale_endpoint_with_failure_stays_critical() -> None:
+    down = kvm_node("kvm1", state="down")
+    estate = nova_estate(down, endpoints=(stale("c1", NOVA), ok("vc1", VC)))
+    report = evaluate(estate)
+    assert report.of(nova_node_key(down)).severity is Severity.CRITICAL
+    assert report.of(nova_node_key(down)).stale
+    assert report.overall is Overall.CRITICAL
+
+
+def test_no_endpoint_ok_is_unknown() -> None:
+    estate = nova_estate(kvm_node(), endpoints=(stale("c1", NOVA), stale("vc1", VC)))
+    assert evaluate(estate).overall is Overall.UNKNOWN
+    assert evaluate(Estate()).overall is Overall.UNKNOWN
+
+
+def test_stale_endpoint_without_data_still_warns() -> None:
+    estate = Estate(openstack=(cloud(nodes=(kvm_node(),)),), endpoints=(ok("c1", NOVA), stale("vc1", VC)))
+    assert evaluate(estate).overall is Overall.WARNING
+
+
+def test_endpoint_warnings_make_overall_warning() -> None:
+    from dataclasses import replace
+
+    endpoint = replace(ok("c1", NOVA), warnings=("microversion too old",))
+    assert evaluate(nova_estate(kvm_node(), endpoints=(endpoint,))).overall is Overall.WARNING
+
+
+def test_labels() -> None:
+    assert Overall.CRITICAL.label == "critical"
+    assert int(Overall.UNKNOWN) == 3
+    assert Severity.STALE.label == "stale"
+    assert Severity.OK < Severity.STALE < Severity.WARNING < Severity.CRITICAL
