@@ -23,18 +23,28 @@ EXIT_UNKNOWN = int(Overall.UNKNOWN)
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--demo", action="store_true", help="use the built-in simulated estate")
     parser.add_argument("--scenario", choices=SCENARIOS, default=None, help="demo scenario (implies --demo)")
-    parser.add_argument("--estate-size", choices=("demo", "large"), default="demo",
-                        help="demo estate size; large = 1,000 compute nodes and 30,000 instances")
-    parser.add_argument("--config", metavar="PATH", help="settings file (default: $HYBRIDVIEW_CONFIG, then the platform config dir)")
+    parser.add_argument(
+        "--estate-size",
+        choices=("demo", "large"),
+        default="demo",
+        help="demo estate size; large = 1,000 compute nodes and 30,000 instances",
+    )
+    parser.add_argument(
+        "--config", metavar="PATH", help="settings file (default: $HYBRIDVIEW_CONFIG, then the platform config dir)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug output to stderr")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hybridview", description="Nova compute nodes beside the vCenter clusters they proxy.")
+    parser = argparse.ArgumentParser(
+        prog="hybridview", description="Nova compute nodes beside the vCenter clusters they proxy."
+    )
     sub = parser.add_subparsers(dest="command")
     gui = sub.add_parser("gui", help="open the window (the default)")
     _common(gui)
-    status = sub.add_parser("status", help="one refresh, then a report; exit code 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN")
+    status = sub.add_parser(
+        "status", help="one refresh, then a report; exit code 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"
+    )
     _common(status)
     status.add_argument("--json", action="store_true", help="machine-readable output")
     shot = sub.add_parser("screenshot", help="render the main window offscreen to a PNG after the first refresh")
@@ -84,8 +94,10 @@ def run_status(args: argparse.Namespace, endpoints: Endpoints) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         endpoints, fallback_note = endpoints_for(args)
     except config_mod.ConfigError as exc:

@@ -91,7 +91,9 @@ def parse(path: Path, data: Any) -> Config:
             raise ConfigError(path, str(key), f"unknown key (expected one of {', '.join(sorted(known))})")
     version = data.get("version", SCHEMA_VERSION)
     if version != SCHEMA_VERSION:
-        raise ConfigError(path, "version", f"unsupported schema version {version!r} (this build reads {SCHEMA_VERSION})")
+        raise ConfigError(
+            path, "version", f"unsupported schema version {version!r} (this build reads {SCHEMA_VERSION})"
+        )
     refresh = data.get("refresh_seconds", 30)
     if isinstance(refresh, bool) or not isinstance(refresh, int | float) or refresh < 2:
         raise ConfigError(path, "refresh_seconds", "must be a number of seconds, at least 2")

@@ -67,7 +67,9 @@ class EstateRefresher:
         return Estate(
             openstack=tuple(self._os[b.name] for b in self.openstack if b.name in self._os),
             vcenters=tuple(self._vc[b.name] for b in self.vcenters if b.name in self._vc),
-            endpoints=tuple(self._status[n] for n in [*(b.name for b in self.openstack), *(b.name for b in self.vcenters)]),
+            endpoints=tuple(
+                self._status[n] for n in [*(b.name for b in self.openstack), *(b.name for b in self.vcenters)]
+            ),
             node_map=self._node_map,
         )
 
@@ -110,7 +112,7 @@ class EstateRefresher:
             future.add_done_callback(lambda _f: self._in_flight.discard(name))
             self.mark_failed(name, f"timed out after {self._timeout:.0f} s")
             return
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a stale mark
+        except Exception as exc:
             if not isinstance(exc, BackendError):
                 log.exception("refresh of %s failed unexpectedly", name)
             self.mark_failed(name, describe_failure(exc))
@@ -118,8 +120,11 @@ class EstateRefresher:
             self._mark_ok(name, backend.warnings)
         self._in_flight.discard(name)
 
+    def _backends(self) -> list[OpenStackBackend | VCenterBackend]:
+        return [*self.openstack, *self.vcenters]
+
     def _warnings_of(self, name: str) -> tuple[str, ...]:
-        backend = next((b for b in [*self.openstack, *self.vcenters] if b.name == name), None)
+        backend = next((b for b in self._backends() if b.name == name), None)
         return backend.warnings if backend else ()
 
     def _mark_ok(self, name: str, warnings: tuple[str, ...]) -> None:
@@ -129,8 +134,8 @@ class EstateRefresher:
         )
 
     def close(self) -> None:
-        for backend in [*self.openstack, *self.vcenters]:
+        for backend in self._backends():
             try:
                 backend.close()
-            except Exception:  # noqa: BLE001 - closing must never fail the app
+            except Exception:
                 log.warning("closing %s failed", backend.name, exc_info=True)

@@ -22,45 +22,49 @@ def status_document(view: EstateView) -> dict[str, Any]:
         for node in snap.nodes:
             ref = corr.cluster_for(node)
             item = health.of(nova_node_key(node))
-            nodes.append({
-                "cloud": node.cloud,
-                "hypervisor_hostname": node.hypervisor_hostname,
-                "host": node.host,
-                "hypervisor_type": node.hypervisor_type,
-                "state": node.state,
-                "status": node.status,
-                "forced_down": node.forced_down,
-                "disabled_reason": node.disabled_reason,
-                "instances": health.instance_counts.get(nova_node_key(node), 0),
-                "vcenter_cluster": ref.key if ref else None,
-                "health": item.severity.label,
-                "reasons": list(item.reasons),
-            })
+            nodes.append(
+                {
+                    "cloud": node.cloud,
+                    "hypervisor_hostname": node.hypervisor_hostname,
+                    "host": node.host,
+                    "hypervisor_type": node.hypervisor_type,
+                    "state": node.state,
+                    "status": node.status,
+                    "forced_down": node.forced_down,
+                    "disabled_reason": node.disabled_reason,
+                    "instances": health.instance_counts.get(nova_node_key(node), 0),
+                    "vcenter_cluster": ref.key if ref else None,
+                    "health": item.severity.label,
+                    "reasons": list(item.reasons),
+                }
+            )
     clusters = []
     for vc in estate.vcenters:
         for cluster in vc.clusters:
             hosts = [h for h in vc.hosts if h.cluster_moref == cluster.moref]
-            clusters.append({
-                "vcenter": vc.vcenter,
-                "moref": cluster.moref,
-                "name": cluster.name,
-                "ha_enabled": cluster.ha_enabled,
-                "drs_enabled": cluster.drs_enabled,
-                "nova_node": corr.node_for(cluster),
-                "health": health.of(vsphere_key(vc.vcenter, cluster.moref)).severity.label,
-                "hosts": [
-                    {
-                        "name": h.name,
-                        "moref": h.moref,
-                        "connection_state": h.connection_state,
-                        "in_maintenance": h.in_maintenance,
-                        "overall_status": h.overall_status,
-                        "vms": health.vm_counts.get(vsphere_key(vc.vcenter, h.moref), 0),
-                        "health": health.of(vsphere_key(vc.vcenter, h.moref)).severity.label,
-                    }
-                    for h in hosts
-                ],
-            })
+            clusters.append(
+                {
+                    "vcenter": vc.vcenter,
+                    "moref": cluster.moref,
+                    "name": cluster.name,
+                    "ha_enabled": cluster.ha_enabled,
+                    "drs_enabled": cluster.drs_enabled,
+                    "nova_node": corr.node_for(cluster),
+                    "health": health.of(vsphere_key(vc.vcenter, cluster.moref)).severity.label,
+                    "hosts": [
+                        {
+                            "name": h.name,
+                            "moref": h.moref,
+                            "connection_state": h.connection_state,
+                            "in_maintenance": h.in_maintenance,
+                            "overall_status": h.overall_status,
+                            "vms": health.vm_counts.get(vsphere_key(vc.vcenter, h.moref), 0),
+                            "health": health.of(vsphere_key(vc.vcenter, h.moref)).severity.label,
+                        }
+                        for h in hosts
+                    ],
+                }
+            )
     return {
         "health": health.overall.label,
         "endpoints": [

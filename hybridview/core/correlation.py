@@ -128,13 +128,10 @@ def correlate(estate: Estate) -> Correlation:
     )
 
 
-def instances_hit_by_host(
-    host: EsxiHost, vcenter: VCenterSnapshot, correlation: Correlation
-) -> tuple[Instance, ...]:
+def instances_hit_by_host(host: EsxiHost, vcenter: VCenterSnapshot, correlation: Correlation) -> tuple[Instance, ...]:
     """Which Nova instances run (per vCenter) on this ESXi host."""
     return tuple(
         inst
         for vm in vcenter.vms
-        if vm.host_moref == host.moref
-        and (inst := correlation.instance_by_vm.get((vm.vcenter, vm.moref))) is not None
+        if vm.host_moref == host.moref and (inst := correlation.instance_by_vm.get((vm.vcenter, vm.moref))) is not None
     )

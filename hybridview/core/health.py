@@ -290,9 +290,7 @@ def _host_reasons(
         advice = _esxi_failure_advice(host, cluster, n_vms, corr)
         reasons.append((Severity.CRITICAL, reason))
         affected = sum(
-            1
-            for vm in vc.vms
-            if vm.host_moref == host.moref and (vc.vcenter, vm.moref) in corr.instance_by_vm
+            1 for vm in vc.vms if vm.host_moref == host.moref and (vc.vcenter, vm.moref) in corr.instance_by_vm
         )
         col.failed.append(
             FailedHost("esxi", host.name, reason, advice, vsphere_key(vc.vcenter, host.moref), vc.vcenter, affected)
@@ -310,8 +308,7 @@ def _host_reasons(
 
 def _esxi_failure_advice(host: EsxiHost, cluster: Cluster | None, n_vms: int, corr: Correlation) -> str:
     nova_note = (
-        "Nova is not told about this and must not evacuate them: the vmwareapi driver "
-        "does not support evacuate."
+        "Nova is not told about this and must not evacuate them: the vmwareapi driver does not support evacuate."
     )
     if cluster is None:
         return f"Standalone host: no vSphere HA. Its {n_vms} VM(s) stay down until the host returns. {nova_note}"

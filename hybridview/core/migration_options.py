@@ -15,7 +15,9 @@ class MoveOption:
     note: str
 
 
-def move_options(instance: Instance, node: ComputeNode | None, cluster_name: str | None = None) -> tuple[MoveOption, ...]:
+def move_options(
+    instance: Instance, node: ComputeNode | None, cluster_name: str | None = None
+) -> tuple[MoveOption, ...]:
     if node is None:
         return (MoveOption("none", "nova", False, "instance is not on a known compute node"),)
     if node.is_vmware:
@@ -29,8 +31,12 @@ def _vmware_options(node: ComputeNode, cluster_name: str | None) -> tuple[MoveOp
     return (
         MoveOption("vMotion", "vsphere", True, f"between ESXi hosts of {where}; Nova cannot start it"),
         MoveOption("Storage vMotion", "vsphere", True, "between datastores; a vSphere action"),
-        MoveOption("live-migrate", "nova", proxy_up, "to another vmwareapi node (another cluster) only"
-                   + ("" if proxy_up else "; proxy nova-compute is down")),
+        MoveOption(
+            "live-migrate",
+            "nova",
+            proxy_up,
+            "to another vmwareapi node (another cluster) only" + ("" if proxy_up else "; proxy nova-compute is down"),
+        ),
         MoveOption("evacuate", "nova", False, "not supported by the vmwareapi driver; vSphere HA restarts VMs"),
     )
 
@@ -43,8 +49,11 @@ def _libvirt_options(instance: Instance, node: ComputeNode) -> tuple[MoveOption,
         else "data survives only with shared instance storage; otherwise rebuilt from its image"
     )
     if host_failed:
-        evac_note = (f"host is forced down: {data_note}" if node.forced_down
-                     else f"fence the host and force-down its service first; {data_note}")
+        evac_note = (
+            f"host is forced down: {data_note}"
+            if node.forced_down
+            else f"fence the host and force-down its service first; {data_note}"
+        )
         return (
             MoveOption("evacuate", "nova", node.forced_down, evac_note),
             MoveOption("live-migrate", "nova", False, "source host is down"),

@@ -1,5 +1,6 @@
 """A deterministic, seeded, time-stepped hybrid estate: the built-in demo."""
 
-from hybridview.sim.estate import SCENARIOS, SimEstate, SimSize
+from hybridview.sim.estate import SCENARIOS, SimEstate
+from hybridview.sim.layout import SimSize
 
 __all__ = ["SCENARIOS", "SimEstate", "SimSize"]

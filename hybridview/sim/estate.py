@@ -101,7 +101,8 @@ class SimEstate:
         if host is None:
             return
         survivors = [
-            h for h in self.layout.hosts
+            h
+            for h in self.layout.hosts
             if h.vcenter == host.vcenter and h.cluster == host.cluster and h.connection_state == "connected"
         ]
         stranded = [vm for vm in self.layout.vms if vm.host == host.moref]
@@ -111,8 +112,12 @@ class SimEstate:
         for index, vm in enumerate(stranded[:batch]):
             target = survivors[index % len(survivors)]
             vm.host = target.moref
-            self._event(host.vcenter, host.moref, "VmRestartedOnAlternateHostEvent",
-                        f"vSphere HA restarted virtual machine {vm.name} from {host.name} on host {target.name}")
+            self._event(
+                host.vcenter,
+                host.moref,
+                "VmRestartedOnAlternateHostEvent",
+                f"vSphere HA restarted virtual machine {vm.name} from {host.name} on host {target.name}",
+            )
 
     def _event(self, vcenter: str, moref: str, kind: str, message: str) -> None:
         self.events[vcenter].append(VSphereEvent(self.now(), moref, kind, message))
@@ -145,11 +150,22 @@ class SimEstate:
             )
             hosts = tuple(_host(h) for h in self.layout.hosts if h.vcenter == name)
             vms = tuple(
-                VirtualMachine(name, vm.moref, vm.name, vm.instance_uuid, vm.host, vm.power_state, ("ds-shared",), 2, 4096)
-                for vm in self.layout.vms if vm.vcenter == name
+                VirtualMachine(
+                    name, vm.moref, vm.name, vm.instance_uuid, vm.host, vm.power_state, ("ds-shared",), 2, 4096
+                )
+                for vm in self.layout.vms
+                if vm.vcenter == name
             )
-            snapshot = VCenterSnapshot(name, vc.instance_uuid, self.now(), clusters, hosts, vms,
-                                       events=tuple(self.events[name][-200:]), version="8.0.2 (simulated)")
+            snapshot = VCenterSnapshot(
+                name,
+                vc.instance_uuid,
+                self.now(),
+                clusters,
+                hosts,
+                vms,
+                events=tuple(self.events[name][-200:]),
+                version="8.0.2 (simulated)",
+            )
             self._cache[f"vc:{name}"] = (self._version, snapshot)
             return snapshot
 
@@ -161,22 +177,68 @@ class SimEstate:
 
 
 def _node(n: SimNode) -> ComputeNode:
-    return ComputeNode(n.cloud, n.id, n.hostname, n.hypervisor_type, n.service_host, n.state, n.status,
-                       n.disabled_reason, n.forced_down, n.host_ip, n.service_id)
+    return ComputeNode(
+        n.cloud,
+        n.id,
+        n.hostname,
+        n.hypervisor_type,
+        n.service_host,
+        n.state,
+        n.status,
+        n.disabled_reason,
+        n.forced_down,
+        n.host_ip,
+        n.service_id,
+    )
 
 
 def _service(n: SimNode) -> ComputeService:
-    return ComputeService(n.cloud, n.service_id, "nova-compute", n.service_host, "nova", n.state, n.status,
-                          n.disabled_reason, n.forced_down, None)
+    return ComputeService(
+        n.cloud,
+        n.service_id,
+        "nova-compute",
+        n.service_host,
+        "nova",
+        n.state,
+        n.status,
+        n.disabled_reason,
+        n.forced_down,
+        None,
+    )
 
 
 def _instance(i: SimInstance) -> Instance:
     power = 1 if i.status == "ACTIVE" else 4
-    return Instance(i.cloud, i.id, i.name, i.project, i.status, i.status.lower(), i.task_state, power,
-                    i.host, i.node, i.flavor, i.boot_from_volume, "nova")
+    return Instance(
+        i.cloud,
+        i.id,
+        i.name,
+        i.project,
+        i.status,
+        i.status.lower(),
+        i.task_state,
+        power,
+        i.host,
+        i.node,
+        i.flavor,
+        i.boot_from_volume,
+        "nova",
+    )
 
 
 def _host(h: SimHost) -> EsxiHost:
-    return EsxiHost(h.vcenter, h.moref, h.name, h.cluster, h.connection_state,
-                    "poweredOn" if h.connection_state == "connected" else "unknown",
-                    h.in_maintenance, h.overall_status, None, 2 * 2600 * 16, 2 * 2600 * 5, 512 * 1024, 180 * 1024)
+    return EsxiHost(
+        h.vcenter,
+        h.moref,
+        h.name,
+        h.cluster,
+        h.connection_state,
+        "poweredOn" if h.connection_state == "connected" else "unknown",
+        h.in_maintenance,
+        h.overall_status,
+        None,
+        2 * 2600 * 16,
+        2 * 2600 * 5,
+        512 * 1024,
+        180 * 1024,
+    )

@@ -109,7 +109,7 @@ class Layout:
 
 class _Ids:
     def __init__(self, seed: int) -> None:
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 - a reproducible demo, not security
         self._counter = 100
 
     def uuid(self) -> str:
@@ -137,8 +137,15 @@ def build_layout(size: SimSize, seed: int) -> Layout:
 def _build_kvm(layout: Layout, cloud: str, size: SimSize, ids: _Ids, cloud_index: int) -> None:
     for n in range(size.kvm_nodes_per_cloud):
         host = f"kvm-{cloud_index + 1}{n + 1:03d}"
-        node = SimNode(cloud, ids.uuid(), f"{host}.{cloud}.example", host, KVM_TYPE, ids.uuid(),
-                       f"10.{cloud_index}.{n // 250}.{n % 250 + 1}")
+        node = SimNode(
+            cloud,
+            ids.uuid(),
+            f"{host}.{cloud}.example",
+            host,
+            KVM_TYPE,
+            ids.uuid(),
+            f"10.{cloud_index}.{n // 250}.{n % 250 + 1}",
+        )
         layout.nodes.append(node)
         for i in range(size.instances_per_kvm_node):
             layout.instances.append(_instance(ids, cloud, node, i, bfv=i % 3 == 0))
@@ -147,8 +154,14 @@ def _build_kvm(layout: Layout, cloud: str, size: SimSize, ids: _Ids, cloud_index
 def _instance(ids: _Ids, cloud: str, node: SimNode, index: int, *, bfv: bool) -> SimInstance:
     project = ids.rng.choice(PROJECTS)
     return SimInstance(
-        cloud, ids.uuid(), f"{project}-{node.service_host}-{index + 1:02d}", project,
-        ids.rng.choice(FLAVORS), node.hostname, node.service_host, bfv,
+        cloud,
+        ids.uuid(),
+        f"{project}-{node.service_host}-{index + 1:02d}",
+        project,
+        ids.rng.choice(FLAVORS),
+        node.hostname,
+        node.service_host,
+        bfv,
     )
 
 
@@ -175,8 +188,16 @@ def _build_vmware_nodes(layout: Layout, size: SimSize, ids: _Ids) -> None:
     for vc in layout.vcenters:
         for moref, cluster_name in vc.clusters.items():
             proxy += 1
-            node = SimNode(cloud, ids.uuid(), f"{moref}.{vc.instance_uuid}", f"nova-vmware-{proxy:02d}",
-                           VMWARE_HYPERVISOR_TYPE, ids.uuid(), f"10.9.0.{proxy}", cluster=(vc.name, moref))
+            node = SimNode(
+                cloud,
+                ids.uuid(),
+                f"{moref}.{vc.instance_uuid}",
+                f"nova-vmware-{proxy:02d}",
+                VMWARE_HYPERVISOR_TYPE,
+                ids.uuid(),
+                f"10.9.0.{proxy}",
+                cluster=(vc.name, moref),
+            )
             layout.nodes.append(node)
             hosts = [h for h in layout.hosts if h.vcenter == vc.name and h.cluster == moref]
             for h_index, host in enumerate(hosts):

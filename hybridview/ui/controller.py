@@ -28,7 +28,9 @@ class RefreshController(QObject):
         self.endpoints = endpoints
         workers = 2 + len(endpoints.openstack) + 2 * len(endpoints.vcenters)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hv-io")
-        self.refresher = EstateRefresher(endpoints.openstack, endpoints.vcenters, self._pool, node_map=endpoints.node_map)
+        self.refresher = EstateRefresher(
+            endpoints.openstack, endpoints.vcenters, self._pool, node_map=endpoints.node_map
+        )
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.request_refresh)
         self.set_interval(endpoints.refresh_seconds)

@@ -38,9 +38,14 @@ def details_html(p: Presentation, key: str | None) -> str:
     for endpoint in p.view.estate.endpoints:
         if key in (nova_cloud_key(endpoint.name), vcenter_key(endpoint.name)):
             last = endpoint.last_refresh.strftime("%H:%M:%S") if endpoint.last_refresh else "never"
-            state = "reachable" if endpoint.ok else f"<b style='color:#b71c1c'>STALE</b>: {escape(endpoint.error or '')}"
+            state = (
+                "reachable" if endpoint.ok else f"<b style='color:#b71c1c'>STALE</b>: {escape(endpoint.error or '')}"
+            )
             warnings = "".join(f"<p>⚠ {escape(w)}</p>" for w in endpoint.warnings)
-            return f"<h3>{escape(endpoint.name)}</h3><p>{endpoint.kind.value}: {state}<br>last good refresh {last}</p>{warnings}" + _badge(health)
+            return (
+                f"<h3>{escape(endpoint.name)}</h3><p>{endpoint.kind.value}: {state}<br>"
+                f"last good refresh {last}</p>{warnings}" + _badge(health)
+            )
     if key in p.cluster_hosts:
         return _cluster(p, key) + _badge(health)
     return f"<p>{escape(key)}</p>" + _badge(health)
@@ -93,7 +98,8 @@ def _cluster(p: Presentation, key: str) -> str:
     node = p.view.health.correlation.node_for(cluster)
     return (
         f"<h3>Cluster {escape(cluster.name)}</h3><p>{escape(cluster.moref)} on {escape(cluster.vcenter)}<br>"
-        f"vSphere HA {'enabled' if cluster.ha_enabled else '<b>DISABLED</b>'}, DRS {'enabled' if cluster.drs_enabled else 'disabled'}<br>"
+        f"vSphere HA {'enabled' if cluster.ha_enabled else '<b>DISABLED</b>'}, "
+        f"DRS {'enabled' if cluster.drs_enabled else 'disabled'}<br>"
         f"{len(row_hosts)} ESXi hosts · Nova node: {escape(node) if node else 'none'}</p>"
     )
 

@@ -79,8 +79,12 @@ class MainWindow(QMainWindow):
         self._build_layout(note)
         self._build_actions()
         self.endpoint_bar = EndpointStatusBar(self.statusBar())
-        self.nova_view.selectionModel().currentRowChanged.connect(lambda cur, _p: self._on_selected(cur, self.nova_view))
-        self.vcenter_view.selectionModel().currentRowChanged.connect(lambda cur, _p: self._on_selected(cur, self.vcenter_view))
+        self.nova_view.selectionModel().currentRowChanged.connect(
+            lambda cur, _p: self._on_selected(cur, self.nova_view)
+        )
+        self.vcenter_view.selectionModel().currentRowChanged.connect(
+            lambda cur, _p: self._on_selected(cur, self.vcenter_view)
+        )
         controller.presentation_ready.connect(self.show_presentation)
         controller.busy_changed.connect(self._on_busy)
 
@@ -93,8 +97,10 @@ class MainWindow(QMainWindow):
         layout.setSpacing(4)
         demo = self.controller.endpoints.demo
         if demo is not None:
-            banner = QLabel(f"DEMO — simulated estate, scenario “{demo.scenario}”. Nothing here is a real cloud."
-                            + (f"   ({note})" if note else ""))
+            banner = QLabel(
+                f"DEMO — simulated estate, scenario “{demo.scenario}”. Nothing here is a real cloud."
+                + (f"   ({note})" if note else "")
+            )
             banner.setObjectName("demoBanner")
             banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
             layout.addWidget(banner)
@@ -139,8 +145,11 @@ class MainWindow(QMainWindow):
         self.interval.setValue(int(self.controller.endpoints.refresh_seconds))
         self.interval.valueChanged.connect(lambda v: self.controller.set_interval(float(v)))
         bar.addWidget(self.interval)
-        for text, keys, view in (("Nova pane", "Ctrl+1", self.nova_view), ("vCenter pane", "Ctrl+2", self.vcenter_view),
-                                 ("Instances pane", "Ctrl+3", self.instance_view)):
+        for text, keys, view in (
+            ("Nova pane", "Ctrl+1", self.nova_view),
+            ("vCenter pane", "Ctrl+2", self.vcenter_view),
+            ("Instances pane", "Ctrl+3", self.instance_view),
+        ):
             action = QAction(f"Focus {text}", self)
             action.setShortcut(QKeySequence(keys))
             action.triggered.connect(view.setFocus)
@@ -200,7 +209,11 @@ class MainWindow(QMainWindow):
         if stale:
             parts.append(f"? stale data from: {', '.join(stale)}")
         if not parts:
-            parts.append("✔ All endpoints fresh, no failed hosts" if health.overall is Overall.OK else "⚠ Some items need attention")
+            parts.append(
+                "✔ All endpoints fresh, no failed hosts"
+                if health.overall is Overall.OK
+                else "⚠ Some items need attention"
+            )
         level = "critical" if failed else ("warning" if stale or health.overall is not Overall.OK else "ok")
         self.alert.setText("    ".join(parts))
         self.alert.setProperty("level", level)

@@ -29,8 +29,27 @@ from hybridview.refresh import EstateView
 from hybridview.ui.rows import Row
 
 NOVA_COLUMNS = ("Compute node", "Type", "State", "Status", "Forced down", "Instances", "vCenter cluster")
-VCENTER_COLUMNS = ("vCenter / cluster / ESXi host", "Connection", "Maintenance", "Overall", "VMs", "HA / DRS", "Nova node")
-INSTANCE_COLUMNS = ("Name", "Status", "Project", "Nova node", "ESXi host", "Flavor", "Storage", "Can move by", "Health", "ID")
+VCENTER_COLUMNS = (
+    "vCenter / cluster / ESXi host",
+    "Connection",
+    "Maintenance",
+    "Overall",
+    "VMs",
+    "HA / DRS",
+    "Nova node",
+)
+INSTANCE_COLUMNS = (
+    "Name",
+    "Status",
+    "Project",
+    "Nova node",
+    "ESXi host",
+    "Flavor",
+    "Storage",
+    "Can move by",
+    "Health",
+    "ID",
+)
 
 
 @dataclass(slots=True)
@@ -80,8 +99,15 @@ def _cloud_row(snap: OpenStackSnapshot, view: EstateView, p: Presentation) -> Ro
     item = health.of(nova_cloud_key(snap.cloud))
     return Row(
         key=nova_cloud_key(snap.cloud),
-        cells=(f"☁ {snap.cloud}{_stale_suffix(status)}", f"Nova {snap.microversion or ''}".strip(),
-               f"{up}/{len(snap.nodes)} up", "", "", str(len(snap.instances)), ""),
+        cells=(
+            f"☁ {snap.cloud}{_stale_suffix(status)}",
+            f"Nova {snap.microversion or ''}".strip(),
+            f"{up}/{len(snap.nodes)} up",
+            "",
+            "",
+            str(len(snap.instances)),
+            "",
+        ),
         severity=item.severity,
         tooltip=_with_health(f"OpenStack cloud {snap.cloud}", item),
         children=tuple(children),
@@ -96,8 +122,15 @@ def _node_row(node: ComputeNode, key: str, health: HealthReport) -> Row:
     state = node.state.upper() if node.state != "up" else "up"
     return Row(
         key=key,
-        cells=(node.hypervisor_hostname, _short_type(node), state, status, "FORCED DOWN" if node.forced_down else "",
-               str(health.instance_counts.get(key, 0)), cluster),
+        cells=(
+            node.hypervisor_hostname,
+            _short_type(node),
+            state,
+            status,
+            "FORCED DOWN" if node.forced_down else "",
+            str(health.instance_counts.get(key, 0)),
+            cluster,
+        ),
         severity=item.severity,
         tooltip=_with_health(f"{node.hypervisor_hostname}\nservice host {node.host}", item),
     )
@@ -116,16 +149,27 @@ def _vcenter_row(vc: VCenterSnapshot, view: EstateView, p: Presentation) -> Row:
         p.cluster_hosts[ckey] = [r.key for r in host_rows]
         item = health.of(ckey)
         node = health.correlation.node_for(cluster)
-        clusters.append(Row(
-            key=ckey,
-            cells=(f"▣ {cluster.name} ({cluster.moref})", f"{sum(1 for h in members if h.responding)}/{len(members)} connected",
-                   "", "", str(sum(len(by_host[r.key]) for r in host_rows)),
-                   f"HA {'on' if cluster.ha_enabled else 'OFF'} / DRS {'on' if cluster.drs_enabled else 'off'}",
-                   node.split("/", 1)[1] if node else "—"),
-            severity=item.severity,
-            tooltip=_with_health(f"Cluster {cluster.name}" + (f"\nproxied by Nova node {node}" if node else "\nnot proxied by any Nova node"), item),
-            children=host_rows,
-        ))
+        clusters.append(
+            Row(
+                key=ckey,
+                cells=(
+                    f"▣ {cluster.name} ({cluster.moref})",
+                    f"{sum(1 for h in members if h.responding)}/{len(members)} connected",
+                    "",
+                    "",
+                    str(sum(len(by_host[r.key]) for r in host_rows)),
+                    f"HA {'on' if cluster.ha_enabled else 'OFF'} / DRS {'on' if cluster.drs_enabled else 'off'}",
+                    node.split("/", 1)[1] if node else "—",
+                ),
+                severity=item.severity,
+                tooltip=_with_health(
+                    f"Cluster {cluster.name}"
+                    + (f"\nproxied by Nova node {node}" if node else "\nnot proxied by any Nova node"),
+                    item,
+                ),
+                children=host_rows,
+            )
+        )
     standalone = tuple(
         _host_row(vc, h, health, by_host, p) for h in sorted(vc.hosts, key=lambda h: h.name) if h.cluster_moref is None
     )
@@ -134,8 +178,15 @@ def _vcenter_row(vc: VCenterSnapshot, view: EstateView, p: Presentation) -> Row:
     warnings = "; ".join(status.warnings) if status and status.warnings else ""
     return Row(
         key=vcenter_key(vc.vcenter),
-        cells=(f"⛁ {vc.vcenter}{_stale_suffix(status)}", f"vCenter {vc.version or ''}".strip(), "", warnings,
-               str(len(vc.vms)), "", ""),
+        cells=(
+            f"⛁ {vc.vcenter}{_stale_suffix(status)}",
+            f"vCenter {vc.version or ''}".strip(),
+            "",
+            warnings,
+            str(len(vc.vms)),
+            "",
+            "",
+        ),
         severity=max(item.severity, Severity.WARNING if warnings else Severity.OK),
         tooltip=_with_health(f"vCenter {vc.vcenter}\ninstanceUuid {vc.instance_uuid}", item),
         children=(*clusters, *standalone),
@@ -156,10 +207,19 @@ def _host_row(
     connection = host.connection_state if host.responding else host.connection_state.upper()
     return Row(
         key=key,
-        cells=(host.name, connection, "MAINTENANCE" if host.in_maintenance else "", host.overall_status,
-               str(len(p.vms_by_host[key])), host.das_state or "", ""),
+        cells=(
+            host.name,
+            connection,
+            "MAINTENANCE" if host.in_maintenance else "",
+            host.overall_status,
+            str(len(p.vms_by_host[key])),
+            host.das_state or "",
+            "",
+        ),
         severity=item.severity,
-        tooltip=_with_health(f"ESXi host {host.name} ({host.moref})" + ("" if host.cluster_moref else "\nstandalone host"), item),
+        tooltip=_with_health(
+            f"ESXi host {host.name} ({host.moref})" + ("" if host.cluster_moref else "\nstandalone host"), item
+        ),
         icon="maintenance" if host.in_maintenance and item.severity <= Severity.WARNING else None,
     )
 
@@ -193,9 +253,18 @@ def _instance_row(p: Presentation, inst: Instance, node: ComputeNode | None) -> 
     task = f" ({inst.task_state})" if inst.task_state else ""
     return Row(
         key=instance_key(inst),
-        cells=(inst.name, inst.status + task, inst.project_id, inst.node or "", _esxi_of(p, inst), inst.flavor or "",
-               "volume" if inst.boot_from_volume else "image (local disk)", migration_options.summary(options),
-               item.summary, inst.id),
+        cells=(
+            inst.name,
+            inst.status + task,
+            inst.project_id,
+            inst.node or "",
+            _esxi_of(p, inst),
+            inst.flavor or "",
+            "volume" if inst.boot_from_volume else "image (local disk)",
+            migration_options.summary(options),
+            item.summary,
+            inst.id,
+        ),
         severity=item.severity,
         tooltip="\n".join(f"{'✔' if o.available else '✘'} {o.action} [{o.actor}]: {o.note}" for o in options),
     )
@@ -207,7 +276,18 @@ def _vm_row(p: Presentation, vm: VirtualMachine, host_key: str) -> Row:
     item = p.view.health.of(vsphere_key(vm.vcenter, vm.moref))
     host = p.hosts[host_key][1].name if host_key in p.hosts else ""
     if inst is None:
-        cells = (vm.name, vm.power_state, "", "not a Nova instance", host, "", "", "vMotion (vSphere)", item.summary, vm.moref)
+        cells: tuple[str, ...] = (
+            vm.name,
+            vm.power_state,
+            "",
+            "not a Nova instance",
+            host,
+            "",
+            "",
+            "vMotion (vSphere)",
+            item.summary,
+            vm.moref,
+        )
         return Row(key=vsphere_key(vm.vcenter, vm.moref), cells=cells, severity=item.severity)
     node_key = f"nova:{inst.cloud}/{inst.node}"
     row = _instance_row(p, inst, p.nodes.get(node_key))

@@ -1,0 +1,374 @@
+"""The real vCenter backend over pyVmomi. The only module that imports pyVmomi.
+
+Reads go through one ContainerView and one RetrievePropertiesEx per object type
+(paged with ContinueRetrievePropertiesEx); changes are followed with a
+PropertyCollector filter and WaitForUpdatesEx. Every method blocks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from pyVim.connect import Disconnect, SmartConnect
+from pyVmomi import vim, vmodl
+
+from hybridview.backends import vsphere_inventory as inv
+from hybridview.backends.base import BackendError
+from hybridview.config import VCenterConfig
+from hybridview.core.model import VCenterSnapshot, VSphereEvent
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+PC = vmodl.query.PropertyCollector
+PAGE_SIZE = 1000
+EVENT_WINDOW = timedelta(hours=6)
+EVENT_TYPES = (
+    "HostConnectionLostEvent",
+    "HostDisconnectedEvent",
+    "HostConnectedEvent",
+    "HostReconnectionFailedEvent",
+    "DasHostFailedEvent",
+    "VmRestartedOnAlternateHostEvent",
+    "EnteredMaintenanceModeEvent",
+    "ExitMaintenanceModeEvent",
+    "VmMigratedEvent",
+    "DrsVmMigratedEvent",
+)
+_TYPES: dict[str, type] = {
+    inv.CLUSTER: vim.ClusterComputeResource,
+    inv.HOST: vim.HostSystem,
+    inv.VM: vim.VirtualMachine,
+    inv.DATASTORE: vim.Datastore,
+}
+
+
+def password_for(config: VCenterConfig) -> str:
+    if config.password_env:
+        value = os.environ.get(config.password_env)
+        if not value:
+            raise BackendError(config.name, f"environment variable {config.password_env} is not set")
+        return value
+    import keyring
+
+    value = keyring.get_password("hybridview", config.name)
+    if not value:
+        raise BackendError(
+            config.name, f"no password in the system keyring for service 'hybridview', user {config.name!r}"
+        )
+    return str(value)
+
+
+def ssl_context_for(config: VCenterConfig) -> ssl.SSLContext:
+    if config.thumbprint or config.verify is False:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # identity is checked by the pinned thumbprint, or deliberately not
+        return context
+    if isinstance(config.verify, str):
+        return ssl.create_default_context(cafile=config.verify)
+    return ssl.create_default_context()
+
+
+@dataclass(slots=True)
+class _Session:
+    """Everything bound to one login; rebuilt after the session expires."""
+
+    si: Any
+    content: Any
+    instance_uuid: str
+    version: str
+    views: dict[str, Any]
+    update_collector: Any | None = None
+    update_version: str | None = None
+
+
+class VSphereBackend:
+    def __init__(
+        self,
+        config: VCenterConfig,
+        *,
+        password: Callable[[VCenterConfig], str] = password_for,
+        timeout_seconds: float = 30.0,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self.config = config
+        self._password = password
+        self._timeout = timeout_seconds
+        self._page_size = page_size
+        self._session: _Session | None = None
+        self._state = inv.InventoryState()
+        self._lock = threading.RLock()
+        self._events: tuple[VSphereEvent, ...] = ()
+        self.round_trips = 0
+        self.logins = 0
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        if self.config.verify is False and not self.config.thumbprint:
+            return (f"TLS verification is OFF for {self.config.host}: anyone on the path can impersonate it",)
+        return ()
+
+    # -- sessions ----------------------------------------------------------------------
+
+    def _login(self) -> _Session:
+        cfg = self.config
+        try:
+            si = SmartConnect(
+                host=cfg.host,
+                port=cfg.port,
+                user=cfg.user,
+                pwd=self._password(cfg),
+                sslContext=ssl_context_for(cfg),
+                thumbprint=_normalise_thumbprint(cfg.thumbprint),
+                httpConnectionTimeout=self._timeout,
+                connectionPoolTimeout=-1,
+            )
+        except vim.fault.InvalidLogin as exc:
+            raise BackendError(cfg.name, f"login refused for {cfg.user}: check the user and password") from exc
+        content = si.RetrieveContent()
+        views = {
+            kind: content.viewManager.CreateContainerView(content.rootFolder, [mo_type], True)
+            for kind, mo_type in _TYPES.items()
+        }
+        self.logins += 1
+        about = content.about
+        session = _Session(si, content, str(about.instanceUuid), f"{about.version} (build {about.build})", views)
+        self._session = session
+        return session
+
+    def _with_session(self, call: Callable[[_Session], T]) -> T:
+        """Run a call; an expired session is renewed once, transparently."""
+        try:
+            with self._lock:
+                session = self._session or self._login()
+            return call(session)
+        except vim.fault.NotAuthenticated:
+            log.info("vCenter %s session expired; logging in again", self.name)
+            with self._lock:
+                self._session = None
+                session = self._login()
+            try:
+                return call(session)
+            except vim.fault.NotAuthenticated as exc:
+                raise BackendError(self.name, "session expired and logging in again did not help") from exc
+
+    # -- reads -------------------------------------------------------------------------
+
+    def fetch(self) -> VCenterSnapshot:
+        return _translate_errors(self.name, lambda: self._with_session(self._fetch))
+
+    def _fetch(self, session: _Session) -> VCenterSnapshot:
+        rows = {kind: self._retrieve(session, kind) for kind in _TYPES}
+        with self._lock:
+            for kind, objects in rows.items():
+                self._state.replace_type(kind, objects)
+            self._refresh_alarm_names(session)
+        self._events = self._recent_events(session)
+        return self._snapshot(session)
+
+    def _snapshot(self, session: _Session) -> VCenterSnapshot:
+        with self._lock:
+            return inv.snapshot(
+                self._state,
+                self.name,
+                session.instance_uuid,
+                datetime.now(UTC),
+                version=session.version,
+                events=self._events,
+            )
+
+    def _filter_spec(self, session: _Session, kind: str) -> Any:
+        traverse = PC.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ContainerView)
+        return PC.FilterSpec(
+            objectSet=[PC.ObjectSpec(obj=session.views[kind], skip=True, selectSet=[traverse])],
+            propSet=[PC.PropertySpec(type=_TYPES[kind], pathSet=list(inv.PROPERTIES[kind]))],
+        )
+
+    def _retrieve(self, session: _Session, kind: str) -> dict[str, inv.Props]:
+        collector = session.content.propertyCollector
+        self.round_trips += 1
+        result = collector.RetrievePropertiesEx(
+            [self._filter_spec(session, kind)], PC.RetrieveOptions(maxObjects=self._page_size)
+        )
+        rows: dict[str, inv.Props] = {}
+        while result is not None:
+            for content in result.objects:
+                rows[content.obj._moId] = {prop.name: _plain(prop.name, prop.val) for prop in content.propSet}
+            if not result.token:
+                break
+            self.round_trips += 1
+            result = collector.ContinueRetrievePropertiesEx(result.token)
+        return rows
+
+    def _refresh_alarm_names(self, session: _Session) -> None:
+        missing = self._state.alarm_morefs() - set(self._state.alarm_names)
+        for moref in missing:
+            alarm = vim.alarm.Alarm(moref, session.si._stub)
+            try:
+                self._state.alarm_names[moref] = str(alarm.info.name)
+            except vmodl.MethodFault:
+                self._state.alarm_names[moref] = moref
+
+    def _recent_events(self, session: _Session) -> tuple[VSphereEvent, ...]:
+        spec = vim.event.EventFilterSpec(
+            time=vim.event.EventFilterSpec.ByTime(beginTime=datetime.now(UTC) - EVENT_WINDOW),
+            eventTypeId=list(EVENT_TYPES),
+        )
+        try:
+            found = session.content.eventManager.QueryEvents(spec) or []
+        except vmodl.MethodFault as exc:
+            log.debug("events of %s unavailable: %s", self.name, exc.msg)
+            return self._events
+        return tuple(_event(e) for e in sorted(found, key=lambda e: e.createdTime)[-200:])
+
+    # -- change feed -------------------------------------------------------------------
+
+    def wait_for_updates(self, max_wait_seconds: float) -> VCenterSnapshot | None:
+        return _translate_errors(self.name, lambda: self._with_session(lambda s: self._wait(s, max_wait_seconds)))
+
+    def _wait(self, session: _Session, max_wait_seconds: float) -> VCenterSnapshot | None:
+        if session.update_collector is None:
+            collector = session.content.propertyCollector.CreatePropertyCollector()
+            for kind in _TYPES:
+                collector.CreateFilter(self._filter_spec(session, kind), partialUpdates=False)
+            session.update_collector = collector
+            session.update_version = ""
+        options = PC.WaitOptions(maxWaitSeconds=max(1, int(max_wait_seconds)))
+        updates = session.update_collector.WaitForUpdatesEx(session.update_version, options)
+        if updates is None:
+            return None
+        initial = session.update_version == ""
+        session.update_version = updates.version
+        with self._lock:
+            for filter_update in updates.filterSet or ():
+                for change in filter_update.objectSet or ():
+                    self._apply(change)
+            self._refresh_alarm_names(session)
+        return None if initial else self._snapshot(session)
+
+    def _apply(self, change: Any) -> None:
+        kind = _kind_of(change.obj)
+        if kind is None:
+            return
+        moref = change.obj._moId
+        if change.kind == "leave":
+            self._state.leave(kind, moref)
+            return
+        values = [(c.op, c.name, _plain(c.name, c.val)) for c in change.changeSet or ()]
+        if change.kind == "enter":
+            self._state.enter(kind, moref, {name: value for _op, name, value in values})
+        else:
+            self._state.modify(kind, moref, values)
+
+    def close(self) -> None:
+        with self._lock:
+            session, self._session = self._session, None
+        if session is not None:
+            try:
+                Disconnect(session.si)
+            except (vmodl.MethodFault, OSError) as exc:
+                log.debug("logout from %s failed: %s", self.name, exc)
+
+
+# -- value conversion --------------------------------------------------------------------
+
+
+def _kind_of(obj: Any) -> str | None:
+    return next((kind for kind, mo_type in _TYPES.items() if isinstance(obj, mo_type)), None)
+
+
+def _moref(value: Any) -> str | None:
+    return value._moId if value is not None else None
+
+
+def _cluster_config(value: Any) -> dict[str, Any]:
+    das = getattr(value, "dasConfig", None)
+    drs = getattr(value, "drsConfig", None)
+    return {
+        "ha_enabled": bool(das and das.enabled),
+        "admission_control": das.admissionControlEnabled if das else None,
+        "drs_enabled": bool(drs and drs.enabled),
+    }
+
+
+def _alarm_states(value: Any) -> list[dict[str, Any]]:
+    return [
+        {"alarm": s.alarm._moId, "status": str(s.overallStatus), "time": s.time.isoformat() if s.time else None}
+        for s in value or ()
+    ]
+
+
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "parent": _moref,
+    "runtime.host": _moref,
+    "datastore": lambda v: [m._moId for m in v or ()],
+    "host": lambda v: [m.key._moId for m in v or ()],
+    "configurationEx": _cluster_config,
+    "triggeredAlarmState": _alarm_states,
+    "runtime.dasHostState": lambda v: str(v.state) if v is not None else None,
+    "summary.hardware": lambda v: (
+        {"cpu_mhz": v.cpuMhz, "cores": v.numCpuCores, "memory_bytes": v.memorySize} if v else {}
+    ),
+    "summary.quickStats": lambda v: {"cpu_mhz": v.overallCpuUsage, "memory_mb": v.overallMemoryUsage} if v else {},
+}
+
+
+def _plain(path: str, value: Any) -> Any:
+    converter = _CONVERTERS.get(path)
+    if converter is not None:
+        return converter(value)
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    return str(value)
+
+
+def _event(event: Any) -> VSphereEvent:
+    entity = None
+    for attr in ("host", "vm", "computeResource"):  # EntityEventArgument holders, most specific first
+        holder = getattr(event, attr, None)
+        ref = getattr(holder, attr, None) if holder is not None else None
+        if ref is not None:
+            entity = ref._moId
+            break
+    created = event.createdTime if event.createdTime.tzinfo else event.createdTime.replace(tzinfo=UTC)
+    return VSphereEvent(created, entity, type(event).__name__.rsplit(".", 1)[-1], str(event.fullFormattedMessage or ""))
+
+
+def _normalise_thumbprint(thumbprint: str | None) -> str | None:
+    return thumbprint.replace(":", "").lower() if thumbprint else None
+
+
+def sha256_thumbprint(der_certificate: bytes) -> str:
+    digest = hashlib.sha256(der_certificate).hexdigest().upper()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def _translate_errors(endpoint: str, call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except BackendError:
+        raise
+    except ssl.SSLCertVerificationError as exc:
+        raise BackendError(endpoint, f"TLS certificate not trusted: {exc.verify_message}") from exc
+    except ssl.SSLError as exc:
+        raise BackendError(endpoint, f"TLS failure: {exc.reason or exc}") from exc
+    except vim.fault.SSLVerifyFault as exc:
+        raise BackendError(endpoint, "server certificate does not match the pinned thumbprint") from exc
+    except vmodl.MethodFault as exc:
+        raise BackendError(endpoint, f"{type(exc).__name__.rsplit('.', 1)[-1]}: {exc.msg}") from exc
+    except (ConnectionError, TimeoutError, OSError) as exc:
+        raise BackendError(endpoint, f"cannot reach vCenter: {exc}") from exc
+    except Exception as exc:  # pyVmomi raises bare Exceptions for HTTP and pinning failures
+        raise BackendError(endpoint, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
