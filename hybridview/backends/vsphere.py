@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import socket
 import ssl
 import threading
 from collections.abc import Callable
@@ -124,6 +125,8 @@ class VSphereBackend:
 
     def _login(self) -> _Session:
         cfg = self.config
+        if cfg.thumbprint:
+            check_pinned_thumbprint(cfg.name, cfg.host, cfg.port, cfg.thumbprint, self._timeout)
         try:
             si = SmartConnect(
                 host=cfg.host,
@@ -131,7 +134,6 @@ class VSphereBackend:
                 user=cfg.user,
                 pwd=self._password(cfg),
                 sslContext=ssl_context_for(cfg),
-                thumbprint=_normalise_thumbprint(cfg.thumbprint),
                 httpConnectionTimeout=self._timeout,
                 connectionPoolTimeout=-1,
             )
@@ -150,19 +152,22 @@ class VSphereBackend:
 
     def _with_session(self, call: Callable[[_Session], T]) -> T:
         """Run a call; an expired session is renewed once, transparently."""
+        with self._lock:
+            session = self._session or self._login()
         try:
-            with self._lock:
-                session = self._session or self._login()
             return call(session)
-        except vim.fault.NotAuthenticated:
+        except (vim.fault.NotAuthenticated, vmodl.fault.ManagedObjectNotFound) as exc:
+            if not _session_lost(exc, session):
+                raise
             log.info("vCenter %s session expired; logging in again", self.name)
-            with self._lock:
+        with self._lock:
+            if self._session is session:  # another worker may have renewed it already
                 self._session = None
-                session = self._login()
-            try:
-                return call(session)
-            except vim.fault.NotAuthenticated as exc:
-                raise BackendError(self.name, "session expired and logging in again did not help") from exc
+            session = self._session or self._login()
+        try:
+            return call(session)
+        except vim.fault.NotAuthenticated as exc:
+            raise BackendError(self.name, "session expired and logging in again did not help") from exc
 
     # -- reads -------------------------------------------------------------------------
 
@@ -249,14 +254,15 @@ class VSphereBackend:
         updates = session.update_collector.WaitForUpdatesEx(session.update_version, options)
         if updates is None:
             return None
-        initial = session.update_version == ""
         session.update_version = updates.version
         with self._lock:
             for filter_update in updates.filterSet or ():
                 for change in filter_update.objectSet or ():
                     self._apply(change)
             self._refresh_alarm_names(session)
-        return None if initial else self._snapshot(session)
+        # The first answer of a new collector (also after a re-login) is the full state: it may hold
+        # changes missed while no collector was listening, so it is published like any update.
+        return self._snapshot(session)
 
     def _apply(self, change: Any) -> None:
         kind = _kind_of(change.obj)
@@ -280,6 +286,17 @@ class VSphereBackend:
                 Disconnect(session.si)
             except (vmodl.MethodFault, OSError) as exc:
                 log.debug("logout from %s failed: %s", self.name, exc)
+
+
+def _session_lost(exc: Exception, session: _Session) -> bool:
+    """NotAuthenticated, or one of this session's own views gone (they die with the session)."""
+    if isinstance(exc, vim.fault.NotAuthenticated):
+        return True
+    gone = getattr(getattr(exc, "obj", None), "_moId", None)
+    ours = [v._moId for v in session.views.values()]
+    if session.update_collector is not None:
+        ours.append(session.update_collector._moId)
+    return gone in ours
 
 
 # -- value conversion --------------------------------------------------------------------
@@ -346,8 +363,19 @@ def _event(event: Any) -> VSphereEvent:
     return VSphereEvent(created, entity, type(event).__name__.rsplit(".", 1)[-1], str(event.fullFormattedMessage or ""))
 
 
-def _normalise_thumbprint(thumbprint: str | None) -> str | None:
-    return thumbprint.replace(":", "").lower() if thumbprint else None
+def check_pinned_thumbprint(name: str, host: str, port: int, pinned: str, timeout: float) -> None:
+    """The server's certificate must hash to the pinned SHA-256 thumbprint."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # identity comes from the pin, checked below
+    with (
+        socket.create_connection((host, port), timeout=timeout) as raw,
+        context.wrap_socket(raw, server_hostname=host) as tls,
+    ):
+        der = tls.getpeercert(binary_form=True)
+    seen = sha256_thumbprint(der or b"")
+    if seen.replace(":", "").lower() != pinned.replace(":", "").lower():
+        raise BackendError(name, f"certificate thumbprint {seen} does not match the pinned one: refusing to log in")
 
 
 def sha256_thumbprint(der_certificate: bytes) -> str:

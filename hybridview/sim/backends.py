@@ -37,7 +37,7 @@ class SimVCenterBackend:
         self._estate = estate
         self._vcenter = vcenter
         self._poll_seconds = poll_seconds
-        self._seen_tick = -1
+        self._seen_version = -1
 
     @property
     def name(self) -> str:
@@ -51,14 +51,14 @@ class SimVCenterBackend:
         self._estate.catch_up()
         if self._vcenter in self._estate.broken_endpoints:
             raise BackendError(self._vcenter, "simulated outage: connection refused")
-        self._seen_tick = self._estate.tick
+        self._seen_version = self._estate.version
         return self._estate.vcenter_snapshot(self._vcenter)
 
     def wait_for_updates(self, max_wait_seconds: float) -> VCenterSnapshot | None:
         deadline = time.monotonic() + max_wait_seconds
         while time.monotonic() < deadline:
             self._estate.catch_up()
-            if self._estate.tick != self._seen_tick:
+            if self._estate.version != self._seen_version:
                 return self.fetch()
             time.sleep(min(self._poll_seconds, max(0.0, deadline - time.monotonic())))
         return None

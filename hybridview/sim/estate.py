@@ -72,6 +72,19 @@ class SimEstate:
 
     # -- scenarios -------------------------------------------------------------
 
+    @property
+    def version(self) -> int:
+        """Bumped on every change a snapshot could show."""
+        return self._version
+
+    def set_host_state(self, host: str, connection_state: str) -> None:
+        """The failure hook: an ESXi host (by name or moref) stops or starts responding."""
+        with self._lock:
+            target = next(h for h in self.layout.hosts if host in (h.name, h.moref))
+            target.connection_state = connection_state
+            target.overall_status = "green" if connection_state == "connected" else "gray"
+            self._version += 1
+
     def invalidate(self) -> None:
         """Call after changing the layout by hand, so the next snapshot shows it."""
         with self._lock:

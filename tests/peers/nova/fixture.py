@@ -1,0 +1,208 @@
+"""Drive the in-process Nova peer (server.py) from the app's test venv.
+
+Example pytest fixture (wire it into tests/conftest.py as you like)::
+
+    import pytest
+    from tests.peers.nova.fixture import NovaPeer
+
+    @pytest.fixture(scope="session")
+    def nova_peer(tmp_path_factory):
+        with NovaPeer(computes=["host1", "host2", "host3"],
+                      vmware_nodes={"vc1": "domain-c7.8b2e..."}) as peer:
+            peer.write_clouds_yaml(
+                tmp_path_factory.mktemp("nova") / "clouds.yaml")
+            yield peer
+
+    def test_something(nova_peer):
+        conn = nova_peer.connect()          # openstack.connection.Connection
+        server_id = nova_peer.boot("vm1", "host1")
+        ...
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+PEER_VENV = Path(os.environ.get("NOVA_PEER_VENV", REPO_ROOT / ".peers" / "nova-venv"))
+SERVER = Path(__file__).with_name("server.py")
+VENV_SCRIPT = REPO_ROOT / "scripts" / "nova-peer-venv.sh"
+
+READY_TIMEOUT = 60.0
+COMMAND_TIMEOUT = 90.0
+
+
+class NovaPeerError(RuntimeError):
+    """The peer failed to start or a control command failed."""
+
+
+def peer_python() -> Path:
+    """The peer venv's interpreter; fail loudly when it is missing."""
+    python = PEER_VENV / "bin" / "python"
+    if not python.exists():
+        raise NovaPeerError(f"Nova peer venv not found at {PEER_VENV}. Create it with: bash {VENV_SCRIPT}")
+    return python
+
+
+def _pump_lines(stream: IO[str], sink: queue.Queue[str | None]) -> None:
+    """Move the peer's stdout lines into a queue (None marks EOF)."""
+    for line in stream:
+        sink.put(line)
+    sink.put(None)
+
+
+class NovaPeer:
+    """A running Nova API (real code, fake hypervisors) on 127.0.0.1."""
+
+    def __init__(
+        self,
+        computes: list[str] | None = None,
+        vmware_nodes: dict[str, str] | None = None,
+        service_down_time: int = 5,
+        stderr: IO[Any] | int | None = None,
+    ) -> None:
+        self.computes = list(computes or [])
+        self.vmware_nodes = dict(vmware_nodes or {})
+        self.service_down_time = service_down_time
+        self._stderr = stderr  # None: inherit (pytest shows it on failure)
+        self._proc: subprocess.Popen[str] | None = None
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self.ready: dict[str, Any] = {}
+
+    # ---- lifecycle --------------------------------------------------------
+    def _command_line(self) -> list[str]:
+        cmd = [str(peer_python()), str(SERVER), "--service-down-time", str(self.service_down_time)]
+        for host in self.computes:
+            cmd += ["--compute", host]
+        for host, node in self.vmware_nodes.items():
+            cmd += ["--vmware-node", f"{host}={node}"]
+        return cmd
+
+    def start(self) -> NovaPeer:
+        self._proc = subprocess.Popen(
+            self._command_line(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            bufsize=1,
+        )
+        assert self._proc.stdout is not None
+        threading.Thread(target=_pump_lines, daemon=True, args=(self._proc.stdout, self._lines)).start()
+        try:
+            self.ready = self._next_message(READY_TIMEOUT)
+        except Exception:
+            self.close()
+            raise
+        if not self.ready.get("ready"):
+            self.close()
+            raise NovaPeerError(f"unexpected first line: {self.ready}")
+        return self
+
+    def close(self) -> None:
+        """Ask the peer to quit; terminate, then kill, if it lingers."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            if proc.poll() is None and proc.stdin:
+                proc.stdin.close()  # EOF on stdin: the peer exits cleanly
+            proc.wait(timeout=15)
+        except (subprocess.TimeoutExpired, OSError):
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        finally:
+            if proc.stdout:
+                proc.stdout.close()
+
+    def __enter__(self) -> NovaPeer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # ---- protocol ---------------------------------------------------------
+    def _next_message(self, timeout: float) -> dict[str, Any]:
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            raise NovaPeerError(f"Nova peer gave no answer within {timeout:.0f}s") from None
+        if line is None:
+            code = self._proc.poll() if self._proc else None
+            raise NovaPeerError(f"Nova peer exited (code {code}); see its stderr")
+        return dict(json.loads(line))
+
+    def command(self, op: str, **args: Any) -> dict[str, Any]:
+        """Send one control command and return its answer."""
+        if self._proc is None or self._proc.stdin is None:
+            raise NovaPeerError("Nova peer is not running")
+        with self._lock:
+            self._proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
+            self._proc.stdin.flush()
+            answer = self._next_message(COMMAND_TIMEOUT)
+        if not answer.get("ok"):
+            raise NovaPeerError(f"{op} failed: {answer.get('error')}")
+        return answer
+
+    def boot(self, name: str, host: str) -> str:
+        """Boot a server on host, wait for ACTIVE; return its id."""
+        return str(self.command("boot", name=name, host=host)["id"])
+
+    def stop_compute(self, host: str) -> None:
+        """Stop host's nova-compute; returns once the API says "down"."""
+        self.command("stop_compute", host=host)
+
+    def start_compute(self, host: str) -> None:
+        """Restart host's nova-compute; returns once the API says "up"."""
+        self.command("start_compute", host=host)
+
+    # ---- client side ------------------------------------------------------
+    @property
+    def endpoint(self) -> str:
+        return str(self.ready["endpoint"])
+
+    @property
+    def token(self) -> str:
+        return str(self.ready["token"])
+
+    def clouds_config(self, cloud_name: str = "nova-peer") -> dict[str, Any]:
+        """clouds.yaml content: static token, compute endpoint pinned."""
+        return {
+            "clouds": {
+                cloud_name: {
+                    "auth_type": "admin_token",
+                    "auth": {"token": self.token, "endpoint": self.endpoint},
+                    "compute_endpoint_override": self.endpoint,
+                    "region_name": "RegionOne",
+                }
+            }
+        }
+
+    def write_clouds_yaml(self, path: str | os.PathLike[str], cloud_name: str = "nova-peer") -> Path:
+        import yaml
+
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(yaml.safe_dump(self.clouds_config(cloud_name)))
+        return target
+
+    def connect(self, cloud_name: str = "nova-peer") -> Any:
+        """An openstacksdk Connection to the peer (no clouds.yaml needed)."""
+        import openstack
+
+        cloud = self.clouds_config(cloud_name)["clouds"][cloud_name]
+        return openstack.connect(load_yaml_config=False, load_envvars=False, **cloud)

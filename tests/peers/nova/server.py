@@ -1,0 +1,398 @@
+"""Real Nova API, in-process, served over a real socket for tests.
+
+Runs under the peer venv (scripts/nova-peer-venv.sh), never the app venv.
+It builds on Nova's own functional-test environment (sqlite, fake message
+transport, in-process Placement, fake virt driver), serves the API wsgi app
+on 127.0.0.1 and speaks a tiny JSON-lines control protocol:
+
+stdout: one ``{"ready": true, "endpoint": ..., "computes": [...]}`` line,
+        then one answer line per command.
+stdin:  ``{"op": "boot" | "stop_compute" | "start_compute" | "quit", ...}``.
+
+Everything else (logs, warnings, stray prints) goes to stderr.
+"""
+
+# Must come first: applies eventlet monkey-patching for the whole process.
+import nova.tests.functional  # noqa: F401  isort: skip
+
+import argparse
+import faulthandler
+import json
+import logging
+import os
+import signal
+import socketserver
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any, TextIO
+from unittest import mock
+from wsgiref import simple_server
+
+from eventlet.hubs import trampoline
+from oslo_utils import versionutils
+
+from nova.tests import fixtures as nova_fixtures
+from nova.tests.functional import integrated_helpers
+from nova.tests.functional.api import client as api_client
+from nova.virt import fake
+
+LOG = logging.getLogger("nova_peer")
+
+VMWARE_HYPERVISOR_TYPE = "VMware vCenter Server"
+# The project the control API and the clouds.yaml token both use, so that
+# servers booted here show up in the SDK's own (non all_projects) listing.
+PROJECT_ID: str = nova_fixtures.PROJECT_ID
+ADMIN_ROLES = "reader,member,admin"
+MEMBER_ROLES = "reader,member"
+
+Json = dict[str, Any]
+WsgiApp = Callable[..., Any]
+DriverFactory = Callable[[Any], Any]
+
+
+# --------------------------------------------------------------------------
+# Virt driver for a vCenter-backed compute (one cluster node)
+# --------------------------------------------------------------------------
+class PeerFakeDriver(fake.MediumFakeDriver):
+    """MediumFakeDriver that also answers the hypervisor uptime call."""
+
+    def get_host_uptime(self) -> str:
+        return " 08:32:11 up 93 days, 18:25,  1 user,  load average: 0.20, 0.12, 0.08"
+
+
+class VMwareFakeDriver(fake.MediumFakeDriver):
+    """Fake driver that reports a single vCenter cluster as its node.
+
+    Like the real vmwareapi driver it does not implement get_host_uptime,
+    so Nova logs a NotImplementedError and the API reports no uptime.
+    """
+
+    def __init__(self, virtapi: Any, nodename: str) -> None:
+        super().__init__(virtapi)
+        self.nodename = nodename
+        self.host_status_base["hypervisor_type"] = VMWARE_HYPERVISOR_TYPE
+        self.host_status_base["hypervisor_version"] = versionutils.convert_version_to_int("8.0.2")
+
+    def init_host(self, host: str) -> None:
+        super().init_host(host)
+        self._set_nodes([self.nodename])
+
+
+# --------------------------------------------------------------------------
+# Auth: turn an SDK token "user:project" into the stubbed-keystone headers
+# --------------------------------------------------------------------------
+def _is_version_document(path: str) -> bool:
+    return path.strip("/") in ("", "v2", "v2.1")
+
+
+def token_auth(app: WsgiApp) -> WsgiApp:
+    """Wrap the API so ``X-Auth-Token: user:project`` authenticates.
+
+    Nova's functional fixture stubs keystone and reads X-Auth-User,
+    X-Auth-Project-Id and X-Roles; user "admin" gets the admin role.
+    """
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
+        token = environ.get("HTTP_X_AUTH_TOKEN", "")
+        if not token:
+            if _is_version_document(environ.get("PATH_INFO", "")):
+                return app(environ, start_response)
+            body = b'{"error": {"code": 401, "message": "no X-Auth-Token"}}'
+            start_response(
+                "401 Unauthorized", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            )
+            return [body]
+        user, _, project = token.partition(":")
+        roles = ADMIN_ROLES if user == "admin" else MEMBER_ROLES
+        environ["HTTP_X_AUTH_USER"] = user
+        environ["HTTP_X_AUTH_PROJECT_ID"] = project or PROJECT_ID
+        environ["HTTP_X_ROLES"] = roles
+        return app(environ, start_response)
+
+    return wrapped
+
+
+# --------------------------------------------------------------------------
+# HTTP server on a real socket
+# --------------------------------------------------------------------------
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class _QuietHandler(simple_server.WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        LOG.debug("http: %s", format % args)
+
+
+def start_http(app: WsgiApp, host: str, port: int) -> _ThreadingWSGIServer:
+    server = simple_server.make_server(host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
+    # A green thread: eventlet patched threading at import time.
+    threading.Thread(target=server.serve_forever, daemon=True, name="nova-peer-http").start()
+    return server
+
+
+# --------------------------------------------------------------------------
+# The Nova environment (a functional test case used as a long-lived env)
+# --------------------------------------------------------------------------
+@dataclass
+class PeerOptions:
+    computes: list[str] = field(default_factory=list)
+    vmware_nodes: dict[str, str] = field(default_factory=dict)
+    report_interval: int = 1
+    service_down_time: int = 5
+    api_paste_config: str = ""
+
+
+class NovaEnvironment(integrated_helpers.ProviderUsageBaseTestCase):
+    """API + conductor + scheduler + Placement + computes, kept running."""
+
+    compute_driver = "fake.MediumFakeDriver"
+
+    def __init__(self, options: PeerOptions) -> None:
+        super().__init__("runTest")
+        self.options = options
+        self.drivers: dict[str, Any] = {}
+        self.stopped: set[str] = set()
+
+    def runTest(self) -> None:  # noqa: N802  (unittest's default name)
+        pass
+
+    def setUp(self) -> None:
+        opts = self.options
+        self.flags(report_interval=opts.report_interval, service_down_time=opts.service_down_time)
+        self.flags(api_paste_config=opts.api_paste_config, group="wsgi")
+        # Heartbeat from the first second so "up" is right after start.
+        mock.patch("nova.servicegroup.api.INITIAL_REPORTING_DELAY", 0).start()
+        self.addCleanup(mock.patch.stopall)
+        super().setUp()
+        self.admin = api_client.TestOpenStackClient(
+            "admin", self.api_fixture.base_url, project_id=PROJECT_ID, roles=ADMIN_ROLES.split(",")
+        )
+        self.admin.microversion = "latest"
+        for host in opts.computes:
+            self.start_compute(host)
+        for host, node in opts.vmware_nodes.items():
+            self.start_compute(host, node)
+
+    # ---- computes -------------------------------------------------------
+    def _driver_factory(self, host: str, nodename: str | None) -> DriverFactory:
+        """How to build host's virt driver."""
+        if host in self.drivers:  # restart: keep the hypervisor's state
+            old = self.drivers[host]
+            return lambda virtapi: old
+        if nodename is not None:
+            return lambda virtapi: VMwareFakeDriver(virtapi, nodename)
+        return PeerFakeDriver
+
+    def start_compute(self, host: str, nodename: str | None = None) -> None:
+        if host in self.computes and host not in self.stopped:
+            raise ValueError(f"compute {host} is already running")
+        factory = self._driver_factory(host, nodename)
+        with mock.patch("nova.virt.driver.load_compute_driver") as load:
+            load.side_effect = lambda virtapi, *_a: factory(virtapi)
+            service = self._start_compute(host)
+        self.drivers[host] = service.manager.driver
+        self.stopped.discard(host)
+        self.wait_service_state(host, "up")
+
+    def stop_compute(self, host: str) -> None:
+        """Stop the service (heartbeat included) and wait for "down"."""
+        if host not in self.computes:
+            raise ValueError(f"unknown compute {host}")
+        if host in self.stopped:
+            raise ValueError(f"compute {host} is already stopped")
+        self.computes[host].stop()
+        self.stopped.add(host)
+        self.wait_service_state(host, "down")
+
+    def compute_state(self, host: str) -> str | None:
+        services = self.admin.get_services(binary="nova-compute", host=host)
+        return services[0]["state"] if services else None
+
+    def wait_service_state(self, host: str, state: str) -> None:
+        """Poll os-services (the real API) until host's compute is state."""
+        deadline = time.monotonic() + self.options.service_down_time + 15
+        while self.compute_state(host) != state:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"compute {host} did not become {state}")
+            time.sleep(0.25)
+
+    def describe_computes(self) -> list[Json]:
+        return [
+            {
+                "host": h["service"]["host"],
+                "hypervisor_hostname": h["hypervisor_hostname"],
+                "hypervisor_type": h["hypervisor_type"],
+            }
+            for h in self.admin.api_get("/os-hypervisors/detail").body["hypervisors"]
+        ]
+
+    # ---- servers --------------------------------------------------------
+    def boot(self, name: str, host: str) -> str:
+        network = nova_fixtures.NeutronFixture.network_1["id"]
+        server = self._create_server(name=name, host=host, networks=[{"uuid": network}], api=self.admin)
+        return str(server["id"])
+
+    # ---- memory hygiene -------------------------------------------------
+    def trim_memory(self) -> None:
+        """Drop what the fixtures collect per operation."""
+        self.notifier.reset()
+        self.stdlog.delete_stored_logs()
+
+
+# --------------------------------------------------------------------------
+# Logging: fixtures capture logs in memory; send them to stderr instead
+# --------------------------------------------------------------------------
+def route_logs_to_stderr(captured: IO[str], level: int) -> None:
+    """Point the handler writing into ``captured`` at stderr instead."""
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "stream", None) is captured:
+            assert isinstance(handler, logging.StreamHandler)
+            handler.setStream(sys.stderr)
+            handler.setLevel(level)
+    captured.seek(0)
+    captured.truncate()
+
+
+# --------------------------------------------------------------------------
+# Control protocol
+# --------------------------------------------------------------------------
+def read_lines(fd: int) -> Iterator[str]:
+    """Yield stdin lines, parking only this greenlet while waiting.
+
+    eventlet's green select() misses pipes; trampoline() does not.
+    """
+    buf = b""
+    while True:
+        trampoline(fd, read=True)
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            if buf.strip():
+                yield buf.decode()
+            return
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            yield line.decode()
+
+
+def handle(env: NovaEnvironment, cmd: Json) -> Json:
+    op = cmd.get("op")
+    if op == "boot":
+        return {"ok": True, "id": env.boot(cmd["name"], cmd["host"])}
+    if op == "stop_compute":
+        env.stop_compute(cmd["host"])
+        return {"ok": True}
+    if op == "start_compute":
+        env.start_compute(cmd["host"])
+        return {"ok": True}
+    if op == "computes":
+        return {"ok": True, "computes": env.describe_computes()}
+    if op == "ping":
+        return {"ok": True}
+    raise ValueError(f"unknown op {op!r}")
+
+
+def serve_commands(env: NovaEnvironment, out: TextIO) -> None:
+    for line in read_lines(sys.stdin.fileno()):
+        if not line.strip():
+            continue
+        try:
+            cmd = json.loads(line)
+            if cmd.get("op") == "quit":
+                emit(out, {"ok": True})
+                return
+            answer = handle(env, cmd)
+        except Exception as exc:  # answer, never die on a bad command
+            LOG.exception("command failed: %s", line)
+            answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        env.trim_memory()
+        emit(out, answer)
+
+
+def emit(out: TextIO, payload: Json) -> None:
+    out.write(json.dumps(payload) + "\n")
+    out.flush()
+
+
+# --------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--compute", action="append", default=[], metavar="HOST")
+    p.add_argument("--vmware-node", action="append", default=[], metavar="HOST=NODENAME")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--service-down-time", type=int, default=5)
+    p.add_argument("--report-interval", type=int, default=1)
+    p.add_argument("--log-level", default="WARNING")
+    p.add_argument("--api-paste-config", default=os.path.join(sys.prefix, "etc", "nova", "api-paste.ini"))
+    return p.parse_args(argv)
+
+
+def build_options(args: argparse.Namespace) -> PeerOptions:
+    vmware: dict[str, str] = {}
+    for item in args.vmware_node:
+        host, sep, node = item.partition("=")
+        if not sep or not host or not node:
+            raise SystemExit(f"--vmware-node wants HOST=NODENAME: {item!r}")
+        vmware[host] = node
+    return PeerOptions(
+        computes=list(args.compute),
+        vmware_nodes=vmware,
+        report_interval=args.report_interval,
+        service_down_time=args.service_down_time,
+        api_paste_config=args.api_paste_config,
+    )
+
+
+def claim_stdout() -> TextIO:
+    """Keep fd 1 for the protocol; point everything else at stderr."""
+    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return proto
+
+
+def main(argv: list[str] | None = None) -> int:
+    out = claim_stdout()
+    faulthandler.register(signal.SIGUSR1)  # kill -USR1 PID: stack dump
+    args = parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=args.log_level)
+    for var in ("OS_STDOUT_CAPTURE", "OS_STDERR_CAPTURE", "OS_TEST_TIMEOUT", "OS_LOG_CAPTURE", "OS_DEBUG"):
+        os.environ[var] = "0"
+    env = NovaEnvironment(build_options(args))
+    started = time.monotonic()
+    env.setUp()
+    try:
+        route_logs_to_stderr(env.stdlog.logger._output, logging.getLevelName(args.log_level))
+        http = start_http(token_auth(env.api_fixture.app()), args.host, args.port)
+        port = http.server_address[1]
+        LOG.warning("nova peer ready in %.1fs on port %d", time.monotonic() - started, port)
+        emit(
+            out,
+            {
+                "ready": True,
+                "endpoint": f"http://{args.host}:{port}/v2.1",
+                "project_id": PROJECT_ID,
+                "token": f"admin:{PROJECT_ID}",
+                "computes": env.describe_computes(),
+            },
+        )
+        env.trim_memory()
+        serve_commands(env, out)
+        http.shutdown()
+        http.server_close()
+    finally:
+        logging.getLogger().setLevel(logging.WARNING)  # quiet teardown
+        env.doCleanups()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
