@@ -34,7 +34,11 @@ class Subject:
 
 def vcsim_config(peer: VcsimPeer, name: str = "vcsim") -> VCenterConfig:
     return VCenterConfig(
-        name=name, host=peer.host, port=peer.port, user=VCSIM_USER, password_env="HV_TEST_VCSIM_PASSWORD",
+        name=name,
+        host=peer.host,
+        port=peer.port,
+        user=VCSIM_USER,
+        password_env="HV_TEST_VCSIM_PASSWORD",
         verify=peer.ca_file,
     )
 

@@ -6,6 +6,7 @@ This is the only module that imports openstacksdk. Every method blocks.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -16,12 +17,16 @@ import openstack.config
 import openstack.connection
 import openstack.exceptions as sdk_exc
 import openstack.utils
+import openstack.warnings
 
 from hybridview.backends import nova_payloads as payloads
 from hybridview.backends.base import BackendError
 from hybridview.core.model import OpenStackSnapshot
 
 log = logging.getLogger(__name__)
+# openstacksdk warns about its own future removals on ordinary calls; operators can do nothing with them.
+warnings.filterwarnings("ignore", category=openstack.warnings.RemovedInSDK50Warning)
+warnings.filterwarnings("ignore", category=openstack.warnings.RemovedInSDK60Warning)
 
 # Highest microversion whose response shape we map, per resource (openstacksdk caps
 # Hypervisor at 2.88 and Server at 2.100 for the same reason).
@@ -163,6 +168,10 @@ def _translate_errors(endpoint: str, call: Callable[[], T]) -> T:
         ) from exc
     except (ks_exc.ConnectFailure, ks_exc.ConnectionError) as exc:
         raise BackendError(endpoint, f"cannot connect: {_first_line(str(exc))}") from exc
+    except ks_exc.DiscoveryFailure as exc:
+        raise BackendError(
+            endpoint, f"Nova API not reachable or not a compute endpoint: {_first_line(str(exc))}"
+        ) from exc
     except ks_exc.ClientException as exc:
         raise BackendError(endpoint, _first_line(str(exc))) from exc
     except sdk_exc.ConfigException as exc:

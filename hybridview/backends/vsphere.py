@@ -163,6 +163,7 @@ class VSphereBackend:
         with self._lock:
             if self._session is session:  # another worker may have renewed it already
                 self._session = None
+                session.si._stub.DropConnections()
             session = self._session or self._login()
         try:
             return call(session)

@@ -98,5 +98,6 @@ class RefreshController(QObject):
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await asyncio.get_running_loop().run_in_executor(self._pool, self.refresher.close)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        # Let in-flight SDK calls finish before closing the backends, so no connection is left open.
+        await asyncio.to_thread(self._pool.shutdown, True, cancel_futures=True)
+        await asyncio.to_thread(self.refresher.close)

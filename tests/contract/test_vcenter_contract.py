@@ -65,11 +65,32 @@ def test_inventory_shape_matches_the_peer(subject: Subject) -> None:
 def test_vmwareapi_node_and_instances_correlate(subject: Subject) -> None:
     snap = subject.backend.fetch()
     cluster = snap.clusters[0]
-    node = ComputeNode("cloud", "1", f"{cluster.moref}.{snap.instance_uuid}", VMWARE_HYPERVISOR_TYPE,
-                       "nova-vmware", "up", "enabled", None, False)
+    node = ComputeNode(
+        "cloud",
+        "1",
+        f"{cluster.moref}.{snap.instance_uuid}",
+        VMWARE_HYPERVISOR_TYPE,
+        "nova-vmware",
+        "up",
+        "enabled",
+        None,
+        False,
+    )
     vm = next(v for v in snap.vms if v.instance_uuid)
-    instance = Instance("cloud", vm.instance_uuid or "", "i", "p", "ACTIVE", "active", None, 1, "nova-vmware",
-                        node.hypervisor_hostname, "m1", True)
+    instance = Instance(
+        "cloud",
+        vm.instance_uuid or "",
+        "i",
+        "p",
+        "ACTIVE",
+        "active",
+        None,
+        1,
+        "nova-vmware",
+        node.hypervisor_hostname,
+        "m1",
+        True,
+    )
     nova = OpenStackSnapshot("cloud", datetime.now(UTC), (node,), (), (instance,), ())
     corr = correlate(_estate(snap, nova))
     ref = corr.cluster_for(node)

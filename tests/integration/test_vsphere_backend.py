@@ -43,8 +43,9 @@ def test_expired_session_is_renewed_transparently(peer: VcsimPeer) -> None:
     try:
         first = backend.fetch()
         assert backend.logins == 1
-        other = SmartConnect(host=peer.host, port=peer.port, user=VCSIM_USER, pwd=VCSIM_PASSWORD,
-                             sslContext=peer.ssl_context())
+        other = SmartConnect(
+            host=peer.host, port=peer.port, user=VCSIM_USER, pwd=VCSIM_PASSWORD, sslContext=peer.ssl_context()
+        )
         try:
             manager = other.RetrieveContent().sessionManager
             victims = [s.key for s in manager.sessionList if s.key != manager.currentSession.key]

@@ -8,14 +8,14 @@ from contextlib import contextmanager
 
 from hybridview.sim import SimSize
 from hybridview.ui.app import build_window
-from hybridview.ui.main_window import MainWindow
 from hybridview.ui.presenters import Presentation
 from hybridview.wiring import demo_endpoints
 
 
 class WindowHarness:
-    def __init__(self, loop: asyncio.AbstractEventLoop, scenario: str, size: SimSize | None = None,
-                 tick_seconds: float = 3600.0) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, scenario: str, size: SimSize | None = None, tick_seconds: float = 3600.0
+    ) -> None:
         self.loop = loop
         self.endpoints = demo_endpoints(scenario, size, tick_seconds=tick_seconds)
         assert self.endpoints.demo is not None
@@ -54,8 +54,9 @@ class WindowHarness:
 
 
 @contextmanager
-def window_on(loop: asyncio.AbstractEventLoop, scenario: str, size: SimSize | None = None,
-              tick_seconds: float = 3600.0) -> Iterator[WindowHarness]:
+def window_on(
+    loop: asyncio.AbstractEventLoop, scenario: str, size: SimSize | None = None, tick_seconds: float = 3600.0
+) -> Iterator[WindowHarness]:
     harness = WindowHarness(loop, scenario, size, tick_seconds)
     harness.window.resize(1600, 1000)
     harness.window.show()

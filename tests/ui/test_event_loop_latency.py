@@ -32,6 +32,8 @@ def test_gui_thread_stays_responsive_during_large_refresh(qloop: asyncio.Abstrac
     nodes = sum(len(s.nodes) for s in first.view.estate.openstack)
     assert instances >= 30_000 and nodes >= 1_000
     assert len(probe.lateness) > 20, "the probe timer barely ran: the loop was blocked"
-    print(f"\nlarge estate ({nodes} nodes, {instances} instances): worst timer lateness "
-          f"{probe.worst_ms:.1f} ms, p99 {probe.percentile_ms(0.99):.1f} ms over {len(probe.lateness)} ticks")
+    print(
+        f"\nlarge estate ({nodes} nodes, {instances} instances): worst timer lateness "
+        f"{probe.worst_ms:.1f} ms, p99 {probe.percentile_ms(0.99):.1f} ms over {len(probe.lateness)} ticks"
+    )
     assert probe.worst_ms < MAX_STALL_MS

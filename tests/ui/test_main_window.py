@@ -20,8 +20,9 @@ def _current_key(view: object) -> str | None:
     return index.data(KEY_ROLE) if index.isValid() else None
 
 
-def test_failed_esxi_host_stands_out_and_is_selected(qloop: asyncio.AbstractEventLoop, qtbot: QtBot,
-                                                    qtmodeltester: ModelTester) -> None:
+def test_failed_esxi_host_stands_out_and_is_selected(
+    qloop: asyncio.AbstractEventLoop, qtbot: QtBot, qtmodeltester: ModelTester
+) -> None:
     with window_on(qloop, "esxi-host-down") as h:
         w = h.window
         failed = h.presentations[-1].view.health.failed_hosts
@@ -85,7 +86,9 @@ def test_unreachable_endpoint_is_marked_stale_never_healthy(qloop: asyncio.Abstr
         assert row.data(SEVERITY_ROLE) >= int(Severity.STALE)
         assert "STALE" in row.data()
         host_rows = [k for k in w.vcenter_model.keys() if k.startswith("vc:vc-west/host-")]
-        assert host_rows and all(w.vcenter_model.index_of(k).data(SEVERITY_ROLE) >= int(Severity.STALE) for k in host_rows)
+        assert host_rows and all(
+            w.vcenter_model.index_of(k).data(SEVERITY_ROLE) >= int(Severity.STALE) for k in host_rows
+        )
         assert "stale data from: vc-west" in w.alert.text()
         h.estate.broken_endpoints.clear()
         p = h.refresh()

@@ -95,7 +95,10 @@ def test_random_sequences_keep_the_model_consistent(qtmodeltester: ModelTester) 
     for _ in range(40):
         clusters = []
         for c in rng.sample(range(5), rng.randint(0, 5)):
-            hosts = [_host(f"h{c}-{h}", rng.choice(["connected", "notResponding"])) for h in rng.sample(range(6), rng.randint(0, 6))]
+            hosts = [
+                _host(f"h{c}-{h}", rng.choice(["connected", "notResponding"]))
+                for h in rng.sample(range(6), rng.randint(0, 6))
+            ]
             clusters.append((f"c{c}", hosts))
         model.apply(_tree(*clusters))
         shown = [(model.index(r, 0).data(KEY_ROLE), model.rowCount(model.index(r, 0))) for r in range(model.rowCount())]

@@ -19,7 +19,12 @@ def status(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
     full_env.pop("HYBRIDVIEW_CONFIG", None)
     return subprocess.run(
         [sys.executable, "-m", "hybridview.cli", "status", *args],
-        capture_output=True, text=True, timeout=60, cwd=REPO, env=full_env, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env=full_env,
+        check=False,
     )
 
 

@@ -24,7 +24,9 @@ def write(tmp_path: Path, text: str, name: str = "config.yaml") -> Path:
 
 
 def test_full_valid_file(tmp_path: Path, ca_bundle: Path) -> None:
-    path = write(tmp_path, f"""\
+    path = write(
+        tmp_path,
+        f"""\
 version: 1
 refresh_seconds: 15
 clouds:
@@ -50,7 +52,8 @@ vcenters:
     thumbprint: "AA:BB"
 node_map:
   "legacy-node": "vc-east/Cluster1"
-""")
+""",
+    )
     config = cfg.load(str(path))
     assert config == Config(
         path=path,
@@ -84,28 +87,64 @@ def test_verify_path_expands_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 BAD = [
     ("unknown top-level key", "clouds: [a]\nrefresh: 5\n", "refresh", "unknown key"),
-    ("unknown vcenter key", "vcenters:\n  - {name: a, host: h, user: u, keyring: true, colour: red}\n",
-     "vcenters[0].colour", "unknown key"),
+    (
+        "unknown vcenter key",
+        "vcenters:\n  - {name: a, host: h, user: u, keyring: true, colour: red}\n",
+        "vcenters[0].colour",
+        "unknown key",
+    ),
     ("unknown cloud key", "clouds:\n  - {name: a, region: r}\n", "clouds[0].region", "unknown key"),
-    ("port too big", "vcenters:\n  - {name: a, host: h, user: u, keyring: true, port: 70000}\n",
-     "vcenters[0].port", "TCP port"),
-    ("port a string", "vcenters:\n  - {name: a, host: h, user: u, keyring: true, port: '443'}\n",
-     "vcenters[0].port", "TCP port"),
-    ("port boolean", "vcenters:\n  - {name: a, host: h, user: u, keyring: true, port: true}\n",
-     "vcenters[0].port", "TCP port"),
+    (
+        "port too big",
+        "vcenters:\n  - {name: a, host: h, user: u, keyring: true, port: 70000}\n",
+        "vcenters[0].port",
+        "TCP port",
+    ),
+    (
+        "port a string",
+        "vcenters:\n  - {name: a, host: h, user: u, keyring: true, port: '443'}\n",
+        "vcenters[0].port",
+        "TCP port",
+    ),
+    (
+        "port boolean",
+        "vcenters:\n  - {name: a, host: h, user: u, keyring: true, port: true}\n",
+        "vcenters[0].port",
+        "TCP port",
+    ),
     ("no password source", "vcenters:\n  - {name: a, host: h, user: u}\n", "vcenters[0]", "password_env or keyring"),
-    ("keyring false", "vcenters:\n  - {name: a, host: h, user: u, keyring: false}\n", "vcenters[0]",
-     "password_env or keyring"),
-    ("password present", "vcenters:\n  - {name: a, host: h, user: u, password: hunter2}\n",
-     "vcenters[0].password", "do not belong here"),
-    ("verify path missing", "vcenters:\n  - {name: a, host: h, user: u, keyring: true, verify: /no/such/ca.pem}\n",
-     "vcenters[0].verify", "/no/such/ca.pem does not exist"),
-    ("verify a number", "vcenters:\n  - {name: a, host: h, user: u, keyring: true, verify: 1}\n",
-     "vcenters[0].verify", "true, false or a CA bundle path"),
+    (
+        "keyring false",
+        "vcenters:\n  - {name: a, host: h, user: u, keyring: false}\n",
+        "vcenters[0]",
+        "password_env or keyring",
+    ),
+    (
+        "password present",
+        "vcenters:\n  - {name: a, host: h, user: u, password: hunter2}\n",
+        "vcenters[0].password",
+        "do not belong here",
+    ),
+    (
+        "verify path missing",
+        "vcenters:\n  - {name: a, host: h, user: u, keyring: true, verify: /no/such/ca.pem}\n",
+        "vcenters[0].verify",
+        "/no/such/ca.pem does not exist",
+    ),
+    (
+        "verify a number",
+        "vcenters:\n  - {name: a, host: h, user: u, keyring: true, verify: 1}\n",
+        "vcenters[0].verify",
+        "true, false or a CA bundle path",
+    ),
     ("missing host", "vcenters:\n  - {name: a, user: u, keyring: true}\n", "vcenters[0].host", "is required"),
     ("wrong version", "version: 2\n", "version", "unsupported schema version 2"),
-    ("duplicate vcenter", "vcenters:\n  - {name: a, host: h, user: u, keyring: true}\n"
-     "  - {name: a, host: h2, user: u, keyring: true}\n", "vcenters[1].name", "duplicate name 'a'"),
+    (
+        "duplicate vcenter",
+        "vcenters:\n  - {name: a, host: h, user: u, keyring: true}\n  - {name: a, host: h2, user: u, keyring: true}\n",
+        "vcenters[1].name",
+        "duplicate name 'a'",
+    ),
     ("top level a list", "- a\n- b\n", "(top level)", "must be a mapping"),
     ("top level a string", "just text\n", "(top level)", "must be a mapping"),
     ("clouds not a list", "clouds: prod\n", "clouds", "must be a list"),
@@ -114,8 +153,12 @@ BAD = [
     ("refresh too small", "refresh_seconds: 1\n", "refresh_seconds", "at least 2"),
     ("refresh boolean", "refresh_seconds: true\n", "refresh_seconds", "at least 2"),
     ("node_map bad target", "node_map: {n1: Cluster1}\n", "node_map", "<vcenter name>/"),
-    ("empty password_env", "vcenters:\n  - {name: a, host: h, user: u, password_env: '', keyring: true}\n",
-     "vcenters[0].password_env", "non-empty string"),
+    (
+        "empty password_env",
+        "vcenters:\n  - {name: a, host: h, user: u, password_env: '', keyring: true}\n",
+        "vcenters[0].password_env",
+        "non-empty string",
+    ),
 ]
 
 

@@ -20,8 +20,10 @@ NOVA, VC = EndpointKind.NOVA, EndpointKind.VCENTER
 
 
 def nova_estate(*nodes, instances=(), endpoints=None) -> Estate:  # type: ignore[no-untyped-def]
-    return Estate(openstack=(cloud(nodes=tuple(nodes), instances=tuple(instances)),),
-                  endpoints=endpoints if endpoints is not None else (ok("c1", NOVA),))
+    return Estate(
+        openstack=(cloud(nodes=tuple(nodes), instances=tuple(instances)),),
+        endpoints=endpoints if endpoints is not None else (ok("c1", NOVA),),
+    )
 
 
 def test_healthy_estate_is_ok() -> None:
@@ -126,8 +128,7 @@ def test_vmware_proxy_down_says_do_not_evacuate() -> None:
 
 def test_unmatched_vmware_node_is_warning() -> None:
     node = vmware_node("domain-c7.00000000-0000-0000-0000-000000000000")
-    estate = Estate(openstack=(cloud(nodes=(node,)),), vcenters=(vcenter(),),
-                    endpoints=(ok("c1", NOVA), ok("vc1", VC)))
+    estate = Estate(openstack=(cloud(nodes=(node,)),), vcenters=(vcenter(),), endpoints=(ok("c1", NOVA), ok("vc1", VC)))
     report = evaluate(estate)
     assert report.of(nova_node_key(node)).severity is Severity.WARNING
     assert "no matching vCenter cluster" in report.of(nova_node_key(node)).summary

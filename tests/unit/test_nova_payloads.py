@@ -45,13 +45,25 @@ def test_services_map_every_documented_field(rel: str, compute_ids: tuple[str, s
     assert [s.id for s in computes] == list(compute_ids)
     host1, host2 = computes
     assert host1 == ComputeService(
-        cloud="c1", id=compute_ids[0], binary="nova-compute", host="host1", zone="nova", state="up",
-        status="disabled", disabled_reason="test2", forced_down=False, updated_at="2012-10-29T13:42:05.000000",
+        cloud="c1",
+        id=compute_ids[0],
+        binary="nova-compute",
+        host="host1",
+        zone="nova",
+        state="up",
+        status="disabled",
+        disabled_reason="test2",
+        forced_down=False,
+        updated_at="2012-10-29T13:42:05.000000",
     )
     assert (host2.host, host2.state, host2.status, host2.disabled_reason) == ("host2", "down", "disabled", "test4")
     scheduler = services[2]
     assert (scheduler.binary, scheduler.zone, scheduler.state, scheduler.status, scheduler.disabled_reason) == (
-        "nova-scheduler", "internal", "down", "enabled", None,
+        "nova-scheduler",
+        "internal",
+        "down",
+        "enabled",
+        None,
     )
 
 
@@ -88,15 +100,43 @@ def test_services_2_69_down_cell_entries_are_accepted() -> None:
 
 HYPERVISOR_CASES = [
     # rel, id, hypervisor_hostname, host (service.host), service id, host_ip, next marker
-    ("os-hypervisors/hypervisors-detail-resp.json", "1", "fake-mini", "e6a37ee802d74863ab8b91ade8f12a67", "2",
-     "1.1.1.1", None),
-    ("os-hypervisors/v2.28/hypervisors-detail-resp.json", "1", "fake-mini", "e6a37ee802d74863ab8b91ade8f12a67", "2",
-     "1.1.1.1", None),
+    (
+        "os-hypervisors/hypervisors-detail-resp.json",
+        "1",
+        "fake-mini",
+        "e6a37ee802d74863ab8b91ade8f12a67",
+        "2",
+        "1.1.1.1",
+        None,
+    ),
+    (
+        "os-hypervisors/v2.28/hypervisors-detail-resp.json",
+        "1",
+        "fake-mini",
+        "e6a37ee802d74863ab8b91ade8f12a67",
+        "2",
+        "1.1.1.1",
+        None,
+    ),
     ("os-hypervisors/v2.33/hypervisors-detail-resp.json", "2", "host1", "host1", "6", "1.1.1.1", "2"),
-    ("os-hypervisors/v2.53/hypervisors-detail-resp.json", "1bb62a04-c576-402c-8147-9e89757a09e3", "host2", "host1",
-     "62f62f6e-a713-4cbe-87d3-3ecf8a1e0f8d", "1.1.1.1", "1bb62a04-c576-402c-8147-9e89757a09e3"),
-    ("os-hypervisors/v2.88/hypervisors-detail-resp.json", "f6d28711-9c10-470e-8b31-c03f498b0032", "host2", "host2",
-     "21bbb5fb-ec98-48b3-89cf-c94402c55611", "192.168.1.135", "f6d28711-9c10-470e-8b31-c03f498b0032"),
+    (
+        "os-hypervisors/v2.53/hypervisors-detail-resp.json",
+        "1bb62a04-c576-402c-8147-9e89757a09e3",
+        "host2",
+        "host1",
+        "62f62f6e-a713-4cbe-87d3-3ecf8a1e0f8d",
+        "1.1.1.1",
+        "1bb62a04-c576-402c-8147-9e89757a09e3",
+    ),
+    (
+        "os-hypervisors/v2.88/hypervisors-detail-resp.json",
+        "f6d28711-9c10-470e-8b31-c03f498b0032",
+        "host2",
+        "host2",
+        "21bbb5fb-ec98-48b3-89cf-c94402c55611",
+        "192.168.1.135",
+        "f6d28711-9c10-470e-8b31-c03f498b0032",
+    ),
 ]
 
 
@@ -144,7 +184,11 @@ def test_hypervisor_without_state_falls_back_to_service() -> None:
     svc = ComputeService("c1", "9", "nova-compute", "host2", "nova", "down", "disabled", "maint", False, None)
     node = p.compute_node("c1", raw, [svc])
     assert (node.host, node.state, node.status, node.disabled_reason, node.service_id) == (
-        "host2", "down", "disabled", "maint", "9",
+        "host2",
+        "down",
+        "disabled",
+        "maint",
+        "9",
     )
 
 
@@ -158,8 +202,10 @@ def test_vmware_hypervisor_type_is_recognised() -> None:
 
 SERVER_DIRS = (
     sorted(
-        (f.parent.relative_to(SAMPLES / "servers").as_posix()
-         for f in (SAMPLES / "servers").rglob("servers-details-resp.json")),
+        (
+            f.parent.relative_to(SAMPLES / "servers").as_posix()
+            for f in (SAMPLES / "servers").rglob("servers-details-resp.json")
+        ),
         key=lambda d: (0, 0) if d == "." else (1, int(d.removeprefix("v2."))),
     )
     if SAMPLES.is_dir()
@@ -217,7 +263,11 @@ def test_server_sample_values_exact() -> None:
     (raw,) = p.items(load("servers/v2.47/servers-details-resp.json"), "servers")
     inst = p.instance("c1", raw)
     assert (inst.id, inst.host, inst.node, inst.flavor, inst.availability_zone) == (
-        "764e369e-a874-4401-b7ce-43e4760888da", "compute", "fake-mini", "m1.tiny.specs", "us-west",
+        "764e369e-a874-4401-b7ce-43e4760888da",
+        "compute",
+        "fake-mini",
+        "m1.tiny.specs",
+        "us-west",
     )
     (raw,) = p.items(load("servers/servers-details-resp.json"), "servers")
     inst = p.instance("c1", raw)
@@ -268,7 +318,10 @@ def test_migrations(rel: str) -> None:
         assert mig.status == raw["status"]
         assert mig.migration_type == raw.get("migration_type", "unknown")
         assert (mig.source_compute, mig.dest_compute, mig.source_node, mig.dest_node) == (
-            raw["source_compute"], raw["dest_compute"], raw["source_node"], raw["dest_node"],
+            raw["source_compute"],
+            raw["dest_compute"],
+            raw["source_node"],
+            raw["dest_node"],
         )
         assert mig.in_progress == (raw["status"] in ("running", "migrating"))
 
@@ -276,11 +329,15 @@ def test_migrations(rel: str) -> None:
 def test_migration_exact_values() -> None:
     root = [p.migration("c1", r) for r in p.items(load("os-migrations/migrations-get.json"), "migrations")]
     assert [(m.id, m.migration_type, m.status, m.in_progress) for m in root] == [
-        ("1234", "unknown", "done", False), ("5678", "unknown", "done", False),
+        ("1234", "unknown", "done", False),
+        ("5678", "unknown", "done", False),
     ]
     v259 = p.migration("c1", p.items(load("os-migrations/v2.59/migrations-get.json"), "migrations")[0])
     assert (v259.id, v259.migration_type, v259.status, v259.in_progress) == (
-        "42341d4b-346a-40d0-83c6-5f4f6892b650", "resize", "migrating", True,
+        "42341d4b-346a-40d0-83c6-5f4f6892b650",
+        "resize",
+        "migrating",
+        True,
     )
     v223 = [p.migration("c1", r) for r in p.items(load("os-migrations/v2.23/migrations-get.json"), "migrations")]
     assert [m.migration_type for m in v223] == ["live-migration", "live-migration", "resize", "resize"]
@@ -290,7 +347,8 @@ def test_migration_exact_values() -> None:
 def test_migrations_links_next_page(version: str) -> None:
     body = load(f"os-migrations/v2.{version}/migrations-get-with-limit.json")
     assert p.next_page_params(body, "migrations") == {
-        "limit": "1", "marker": "42341d4b-346a-40d0-83c6-5f4f6892b650",
+        "limit": "1",
+        "marker": "42341d4b-346a-40d0-83c6-5f4f6892b650",
     }
     assert p.next_page_params(load(f"os-migrations/v2.{version}/migrations-get.json"), "migrations") is None
 

@@ -274,5 +274,3 @@ def test_close_survives_a_failing_backend(pool: ThreadPoolExecutor, caplog: pyte
 )
 def test_describe_failure(exc: BaseException, text: str) -> None:
     assert describe_failure(exc) == text
-
-
