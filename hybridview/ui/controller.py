@@ -36,6 +36,8 @@ class RefreshController(QObject):
         self.set_interval(endpoints.refresh_seconds)
         self._refreshing: asyncio.Task[None] | None = None
         self._watchers: list[asyncio.Task[None]] = []
+        self._publisher: asyncio.Task[None] | None = None
+        self._dirty = False
         self._closed = False
         self.latest: Presentation | None = None
 
@@ -89,12 +91,23 @@ class RefreshController(QObject):
                 continue
             if snapshot is not None and not self._closed:
                 self.refresher.apply_vcenter_update(snapshot)
-                await self._publish_view(await self.refresher.evaluate())
+                self._request_publish()
+
+    def _request_publish(self) -> None:
+        """Coalesce bursts of feed updates (several vCenters at once) into one evaluation."""
+        self._dirty = True
+        if self._publisher is None or self._publisher.done():
+            self._publisher = asyncio.ensure_future(self._publish_while_dirty())
+
+    async def _publish_while_dirty(self) -> None:
+        while self._dirty and not self._closed:
+            self._dirty = False
+            await self._publish_view(await self.refresher.evaluate())
 
     async def aclose(self) -> None:
         self._closed = True
         self._timer.stop()
-        tasks = [t for t in [self._refreshing, *self._watchers] if t is not None]
+        tasks = [t for t in [self._refreshing, self._publisher, *self._watchers] if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -74,7 +74,7 @@ def test_bad_token_gives_a_clear_401(nova_peer: tuple[NovaPeer, Path], tmp_path:
 
 def test_unknown_cloud_name_is_a_clouds_yaml_error(nova_peer: tuple[NovaPeer, Path]) -> None:
     _peer, clouds = nova_peer
-    with pytest.raises(BackendError, match="clouds.yaml"):
+    with pytest.raises(BackendError, match=r"clouds\.yaml"):
         NovaBackend("no-such-cloud", config_files=[str(clouds)]).fetch()
 
 
@@ -85,5 +85,5 @@ def test_unreachable_endpoint_is_reported(nova_peer: tuple[NovaPeer, Path], tmp_
         free_port = probe.getsockname()[1]
     moved = tmp_path / "clouds.yaml"
     moved.write_text(clouds.read_text().replace(peer.endpoint.split("/v2.1")[0], f"http://127.0.0.1:{free_port}"))
-    with pytest.raises(BackendError, match="not reachable|cannot connect"):
+    with pytest.raises(BackendError, match=r"not reachable|cannot connect"):
         NovaBackend("nova-peer", config_files=[str(moved)], api_timeout=5).fetch()

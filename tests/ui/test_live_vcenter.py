@@ -34,8 +34,8 @@ def test_failed_host_shows_within_two_seconds_without_full_refresh(qloop: asynci
         window.show()
         controller.start()
 
-        async def until(condition: object, timeout: float) -> None:
-            deadline = time.monotonic() + timeout
+        async def until(condition: object, seconds: float) -> None:
+            deadline = time.monotonic() + seconds
             while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
                 await asyncio.sleep(0.02)
 
