@@ -20,12 +20,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import qasync  # noqa: E402
+import qasync
 
-from hybridview.sim import SimSize  # noqa: E402
-from hybridview.ui.app import application, build_window  # noqa: E402
-from hybridview.ui.loop_probe import LoopLatencyProbe  # noqa: E402
-from hybridview.wiring import demo_endpoints  # noqa: E402
+from hybridview.sim import SimSize
+from hybridview.ui.app import application, build_window
+from hybridview.ui.loop_probe import LoopLatencyProbe
+from hybridview.wiring import demo_endpoints
 
 
 async def measure(refreshes: int) -> None:
@@ -53,11 +53,15 @@ async def measure(refreshes: int) -> None:
     window.close()
     assert endpoints.demo is not None
     layout = endpoints.demo.layout
-    print(f"estate: {len(layout.nodes)} compute nodes, {len(layout.instances)} instances, "
-          f"{len(layout.hosts)} ESXi hosts, {len(layout.vms)} VMs")
+    print(
+        f"estate: {len(layout.nodes)} compute nodes, {len(layout.instances)} instances, "
+        f"{len(layout.hosts)} ESXi hosts, {len(layout.vms)} VMs"
+    )
     print(f"refresh to window: first {durations[0] * 1000:.0f} ms, median {statistics.median(durations) * 1000:.0f} ms")
-    print(f"GUI thread: worst stall {probe.worst_ms:.1f} ms, p99 {probe.percentile_ms(0.99):.1f} ms, "
-          f"p50 {probe.percentile_ms(0.5):.1f} ms over {len(probe.lateness)} timer ticks (goal: worst < 100 ms)")
+    print(
+        f"GUI thread: worst stall {probe.worst_ms:.1f} ms, p99 {probe.percentile_ms(0.99):.1f} ms, "
+        f"p50 {probe.percentile_ms(0.5):.1f} ms over {len(probe.lateness)} timer ticks (goal: worst < 100 ms)"
+    )
 
 
 def main() -> None:

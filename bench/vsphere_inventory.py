@@ -22,17 +22,21 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pyVim.connect import Disconnect, SmartConnect  # noqa: E402
-from pyVmomi import vim, vmodl  # noqa: E402
+from pyVim.connect import Disconnect, SmartConnect
+from pyVmomi import vim, vmodl
 
-from hybridview.backends import vsphere_inventory as inv  # noqa: E402
-from hybridview.backends.vsphere import VSphereBackend  # noqa: E402
-from tests.peers.vcsim.fixture import VcsimPeer  # noqa: E402
-from tests.vcenters import VCSIM_PASSWORD, VCSIM_USER, vcsim_backend  # noqa: E402
+from hybridview.backends import vsphere_inventory as inv
+from hybridview.backends.vsphere import VSphereBackend
+from tests.peers.vcsim.fixture import VcsimPeer
+from tests.vcenters import VCSIM_PASSWORD, VCSIM_USER, vcsim_backend
 
 PC = vmodl.query.PropertyCollector
-TYPES = {inv.CLUSTER: vim.ClusterComputeResource, inv.HOST: vim.HostSystem, inv.VM: vim.VirtualMachine,
-         inv.DATASTORE: vim.Datastore}
+TYPES = {
+    inv.CLUSTER: vim.ClusterComputeResource,
+    inv.HOST: vim.HostSystem,
+    inv.VM: vim.VirtualMachine,
+    inv.DATASTORE: vim.Datastore,
+}
 
 
 class RoundTrips:
@@ -64,8 +68,13 @@ def raw_floor(si: Any) -> int:
     for kind, mo_type in TYPES.items():
         view = content.viewManager.CreateContainerView(content.rootFolder, [mo_type], True)
         spec = PC.FilterSpec(
-            objectSet=[PC.ObjectSpec(obj=view, skip=True, selectSet=[
-                PC.TraversalSpec(name="v", path="view", skip=False, type=vim.view.ContainerView)])],
+            objectSet=[
+                PC.ObjectSpec(
+                    obj=view,
+                    skip=True,
+                    selectSet=[PC.TraversalSpec(name="v", path="view", skip=False, type=vim.view.ContainerView)],
+                )
+            ],
             propSet=[PC.PropertySpec(type=mo_type, pathSet=list(inv.PROPERTIES[kind]))],
         )
         result = content.propertyCollector.RetrievePropertiesEx([spec], PC.RetrieveOptions(maxObjects=1000))
@@ -85,8 +94,15 @@ def naive_walk(si: Any, cap_seconds: float) -> tuple[int, int]:
     deadline = time.perf_counter() + cap_seconds
     walked = 0
     for vm in vms:
-        _ = (vm.name, vm.runtime.host.name, vm.config.instanceUuid, vm.runtime.powerState,
-             [d.name for d in vm.datastore], vm.config.hardware.numCPU, vm.config.hardware.memoryMB)
+        _ = (
+            vm.name,
+            vm.runtime.host.name,
+            vm.config.instanceUuid,
+            vm.runtime.powerState,
+            [d.name for d in vm.datastore],
+            vm.config.hardware.numCPU,
+            vm.config.hardware.memoryMB,
+        )
         walked += 1
         if time.perf_counter() > deadline:
             break
@@ -118,21 +134,26 @@ def main() -> None:
     parser.add_argument("--clusters", type=int, default=20)
     parser.add_argument("--hosts", type=int, default=16)
     parser.add_argument("--vms", type=int, default=5000)
-    parser.add_argument("--naive-cap-seconds", type=float, default=180.0,
-                        help="stop the naive walk after this long and extrapolate")
+    parser.add_argument(
+        "--naive-cap-seconds", type=float, default=180.0, help="stop the naive walk after this long and extrapolate"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
-    with VcsimPeer(clusters=args.clusters, hosts=args.hosts, vms=args.vms, username=VCSIM_USER,
-                   password=VCSIM_PASSWORD) as peer:
-        print(f"vcsim: {peer.cluster_count} clusters, {peer.host_count} hosts, {peer.vm_count} VMs "
-              f"(started in {time.perf_counter() - started:.1f} s)")
+    with VcsimPeer(
+        clusters=args.clusters, hosts=args.hosts, vms=args.vms, username=VCSIM_USER, password=VCSIM_PASSWORD
+    ) as peer:
+        print(
+            f"vcsim: {peer.cluster_count} clusters, {peer.host_count} hosts, {peer.vm_count} VMs "
+            f"(started in {time.perf_counter() - started:.1f} s)"
+        )
         backend = vcsim_backend(peer)
         backend.fetch()  # log in and warm the connection; measured below on an open session
         stub_trips = RoundTrips(backend._session.si._stub)  # type: ignore[union-attr]
         t_a, snap = timed(backend.fetch)
         trips_a = stub_trips.count
-        si = SmartConnect(host=peer.host, port=peer.port, user=VCSIM_USER, pwd=VCSIM_PASSWORD,
-                          sslContext=peer.ssl_context())
+        si = SmartConnect(
+            host=peer.host, port=peer.port, user=VCSIM_USER, pwd=VCSIM_PASSWORD, sslContext=peer.ssl_context()
+        )
         trips = RoundTrips(si._stub)
         t_b, objects = timed(lambda: raw_floor(si))
         trips_b = trips.count
@@ -145,14 +166,18 @@ def main() -> None:
         Disconnect(si)
         latencies = change_latency(peer, backend, 5)
         backend.close()
-    print(f"(a) backend full refresh -> snapshot: {t_a:.3f} s, {trips_a} round trips "
-          f"({len(snap.clusters)} clusters, {len(snap.hosts)} hosts, {len(snap.vms)} VMs)")
+    print(
+        f"(a) backend full refresh -> snapshot: {t_a:.3f} s, {trips_a} round trips "
+        f"({len(snap.clusters)} clusters, {len(snap.hosts)} hosts, {len(snap.vms)} VMs)"
+    )
     print(f"(b) raw RetrievePropertiesEx floor:   {t_b:.3f} s, {trips_b} round trips ({objects} objects)")
     note = f" (extrapolated from {walked} of {total} VMs)" if extrapolated else ""
     print(f"(c) naive attribute walk:             {t_c:.3f} s, {trips_c} round trips{note}")
     print(f"a/b = {t_a / t_b:.2f} (goal <= 1.3)   c/a = {t_c / t_a:.1f} (goal >= 20)")
-    print(f"(d) host state change -> core update via WaitForUpdatesEx: median {statistics.median(latencies):.3f} s, "
-          f"max {max(latencies):.3f} s over {len(latencies)} changes (goal <= 1 s)")
+    print(
+        f"(d) host state change -> core update via WaitForUpdatesEx: median {statistics.median(latencies):.3f} s, "
+        f"max {max(latencies):.3f} s over {len(latencies)} changes (goal <= 1 s)"
+    )
 
 
 if __name__ == "__main__":

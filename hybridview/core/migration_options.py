@@ -13,6 +13,7 @@ class MoveOption:
     actor: str  # "nova" | "vsphere"
     available: bool
     note: str
+    after: str | None = None  # what must happen first for it to become available
 
 
 def move_options(
@@ -54,8 +55,9 @@ def _libvirt_options(instance: Instance, node: ComputeNode) -> tuple[MoveOption,
             if node.forced_down
             else f"fence the host and force-down its service first; {data_note}"
         )
+        prerequisite = None if node.forced_down else "fence + force-down"
         return (
-            MoveOption("evacuate", "nova", node.forced_down, evac_note),
+            MoveOption("evacuate", "nova", node.forced_down, evac_note, prerequisite),
             MoveOption("live-migrate", "nova", False, "source host is down"),
         )
     return (
@@ -67,4 +69,7 @@ def _libvirt_options(instance: Instance, node: ComputeNode) -> tuple[MoveOption,
 
 def summary(options: tuple[MoveOption, ...]) -> str:
     usable = [o.action + (" (vSphere)" if o.actor == "vsphere" else "") for o in options if o.available]
-    return ", ".join(usable) if usable else "none now"
+    if usable:
+        return ", ".join(usable)
+    pending = next((o for o in options if o.after), None)
+    return f"{pending.action} after {pending.after}" if pending else "none now"

@@ -42,6 +42,16 @@ def _tree(model: DiffTreeModel, *, flat: bool = False) -> QTreeView:
     return view
 
 
+MAX_FITTED_COLUMN_PX = 300
+
+
+def _fit_columns(view: QTreeView) -> None:
+    """Fit columns to their content, but keep long names from hiding the columns after them."""
+    for column in range(view.model().columnCount()):
+        view.resizeColumnToContents(column)
+        view.setColumnWidth(column, min(view.columnWidth(column), MAX_FITTED_COLUMN_PX))
+
+
 def _pane(title: str, body: QWidget) -> QWidget:
     box = QWidget()
     layout = QVBoxLayout(box)
@@ -76,6 +86,7 @@ class MainWindow(QMainWindow):
         self._syncing = False
         self._first = True
         self._expanded_once: set[str] = set()
+        self._fit_instances = True
         self._build_layout(note)
         self._build_actions()
         self.endpoint_bar = EndpointStatusBar(self.statusBar())
@@ -195,8 +206,7 @@ class MainWindow(QMainWindow):
                     if row_data is not None and row_data.children and row_data.severity >= Severity.WARNING:
                         view.expand(model.index(child_row, 0, top))
             if fresh:
-                for column in range(model.columnCount()):
-                    view.resizeColumnToContents(column)
+                _fit_columns(view)
 
     def _show_alert(self, p: Presentation) -> None:
         health = p.view.health
@@ -240,6 +250,7 @@ class MainWindow(QMainWindow):
         view.scrollTo(index)
 
     def _on_selected(self, current: QModelIndex, source: QTreeView) -> None:
+        self._fit_instances = True
         key = current.data(KEY_ROLE) if current.isValid() else None
         self._selected_key = key
         p = self.controller.latest
@@ -269,6 +280,9 @@ class MainWindow(QMainWindow):
         key = self._selected_key
         rows = instance_rows(p, key) if key else ()
         self.instance_model.apply(rows)
+        if self._fit_instances and rows:
+            self._fit_instances = False
+            _fit_columns(self.instance_view)
         label = (self.nova_model.row_for(key) or self.vcenter_model.row_for(key)) if key else None
         where = f" on {label.cells[0]}" if label else " — select a compute node, cluster or ESXi host"
         self.instance_title.setText(f"Instances / VMs{where} ({len(rows)})")
