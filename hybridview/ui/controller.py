@@ -15,6 +15,7 @@ from hybridview.wiring import Endpoints
 
 log = logging.getLogger(__name__)
 UPDATE_WAIT_SECONDS = 1.0
+MAX_FEED_BACKOFF_SECONDS = 30.0
 
 
 class RefreshController(QObject):
@@ -82,13 +83,17 @@ class RefreshController(QObject):
     async def _watch(self, backend: VCenterBackend) -> None:
         """Follow one vCenter's change feed; apply each update without a full refresh."""
         loop = asyncio.get_running_loop()
+        backoff = UPDATE_WAIT_SECONDS
         while not self._closed:
             try:
                 snapshot = await loop.run_in_executor(self._pool, backend.wait_for_updates, UPDATE_WAIT_SECONDS)
-            except Exception as exc:  # noqa: BLE001 - a broken feed marks the endpoint stale
+            except Exception as exc:  # noqa: BLE001 - a broken feed marks the endpoint stale, then retries
                 self.refresher.mark_failed(backend.name, describe_failure(exc))
-                await asyncio.sleep(UPDATE_WAIT_SECONDS)
+                self._request_publish()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_FEED_BACKOFF_SECONDS)
                 continue
+            backoff = UPDATE_WAIT_SECONDS
             if snapshot is not None and not self._closed:
                 self.refresher.apply_vcenter_update(snapshot)
                 self._request_publish()

@@ -34,7 +34,7 @@ def details_html(p: Presentation, key: str | None) -> str:
     if key in p.nodes:
         return _node(p, key) + _badge(health) + advice
     if key in p.hosts:
-        return _host(p, key) + _badge(health) + advice + _host_events(p, key)
+        return _host(p, key) + _badge(health) + advice + _alarms(p, key) + _host_events(p, key)
     for endpoint in p.view.estate.endpoints:
         if key in (nova_cloud_key(endpoint.name), vcenter_key(endpoint.name)):
             last = endpoint.last_refresh.strftime("%H:%M:%S") if endpoint.last_refresh else "never"
@@ -102,6 +102,15 @@ def _cluster(p: Presentation, key: str) -> str:
         f"DRS {'enabled' if cluster.drs_enabled else 'disabled'}<br>"
         f"{len(row_hosts)} ESXi hosts · Nova node: {escape(node) if node else 'none'}</p>"
     )
+
+
+def _alarms(p: Presentation, key: str) -> str:
+    vc, host = p.hosts[key]
+    triggered = [a for a in vc.alarms if a.entity_moref == host.moref]
+    if not triggered:
+        return ""
+    lines = "".join(f"<li>{escape(a.status)}: {escape(a.name)}</li>" for a in triggered)
+    return f"<p><b>Triggered vCenter alarms</b></p><ul>{lines}</ul>"
 
 
 def _host_events(p: Presentation, key: str) -> str:

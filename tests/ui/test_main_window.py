@@ -107,3 +107,16 @@ def test_refresh_action_is_disabled_while_refreshing(qloop: asyncio.AbstractEven
         h.run(asyncio.sleep(0.05))
         assert states == [False, True]
         assert len(h.presentations) == 2
+
+
+def test_a_broken_change_feed_marks_its_vcenter_stale_without_a_refresh(qloop: asyncio.AbstractEventLoop) -> None:
+    with window_on(qloop, "healthy") as h:
+        w = h.window
+        presentations_before = len(h.presentations)
+        h.estate.broken_endpoints.add("vc-east")
+        h.estate.invalidate()  # the feed notices a change and fails to read it
+        h.wait_until(lambda: "STALE vc-east" in w.endpoint_bar.text(), timeout=10)
+        assert not h.controller.busy
+        assert len(h.presentations) > presentations_before
+        assert "STALE" in w.vcenter_model.index_of("vc:vc-east").data()
+        assert "STALE" not in (w.vcenter_model.index_of("vc:vc-west").data() or "")
