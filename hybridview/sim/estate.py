@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 from datetime import UTC, datetime, timedelta
 
 from hybridview.core.model import (
@@ -20,6 +21,7 @@ from hybridview.core.model import (
 )
 from hybridview.sim.layout import KVM_TYPE, Layout, SimHost, SimInstance, SimNode, SimSize, build_layout
 
+S = TypeVar("S", OpenStackSnapshot, VCenterSnapshot)
 SCENARIOS = ("healthy", "kvm-host-down", "esxi-host-down", "vmware-proxy-down")
 HA_RESTART_TICKS = 3
 EPOCH = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
@@ -49,7 +51,8 @@ class SimEstate:
         self._failed_host: SimHost | None = None
         self.broken_endpoints: set[str] = set()
         self._version = 0
-        self._cache: dict[str, tuple[int, OpenStackSnapshot | VCenterSnapshot]] = {}
+        self._os_cache: dict[str, tuple[int, OpenStackSnapshot]] = {}
+        self._vc_cache: dict[str, tuple[int, VCenterSnapshot]] = {}
         self._apply_scenario()
 
     # -- time ------------------------------------------------------------------
@@ -139,48 +142,45 @@ class SimEstate:
 
     def openstack_snapshot(self, cloud: str) -> OpenStackSnapshot:
         with self._lock:
-            cached = self._cache.get(f"nova:{cloud}")
-            if cached is not None and cached[0] == self._version and isinstance(cached[1], OpenStackSnapshot):
-                return cached[1]
-            nodes = tuple(_node(n) for n in self.layout.nodes if n.cloud == cloud)
-            if not nodes:
-                raise KeyError(cloud)
-            services = tuple(_service(n) for n in self.layout.nodes if n.cloud == cloud)
-            instances = tuple(_instance(i) for i in self.layout.instances if i.cloud == cloud)
-            snapshot = OpenStackSnapshot(cloud, self.now(), nodes, services, instances, (), "2.100")
-            self._cache[f"nova:{cloud}"] = (self._version, snapshot)
-            return snapshot
+            return self._cached(self._os_cache, cloud, self._build_openstack)
 
     def vcenter_snapshot(self, name: str) -> VCenterSnapshot:
         with self._lock:
-            cached = self._cache.get(f"vc:{name}")
-            if cached is not None and cached[0] == self._version and isinstance(cached[1], VCenterSnapshot):
-                return cached[1]
-            vc = next(v for v in self.layout.vcenters if v.name == name)
-            clusters = tuple(
-                Cluster(name, moref, cname, vc.ha_enabled[moref], True, vc.ha_enabled[moref], "dc-demo")
-                for moref, cname in vc.clusters.items()
-            )
-            hosts = tuple(_host(h) for h in self.layout.hosts if h.vcenter == name)
-            vms = tuple(
-                VirtualMachine(
-                    name, vm.moref, vm.name, vm.instance_uuid, vm.host, vm.power_state, ("ds-shared",), 2, 4096
-                )
-                for vm in self.layout.vms
-                if vm.vcenter == name
-            )
-            snapshot = VCenterSnapshot(
-                name,
-                vc.instance_uuid,
-                self.now(),
-                clusters,
-                hosts,
-                vms,
-                events=tuple(self.events[name][-200:]),
-                version="8.0.2 (simulated)",
-            )
-            self._cache[f"vc:{name}"] = (self._version, snapshot)
-            return snapshot
+            return self._cached(self._vc_cache, name, self._build_vcenter)
+
+    def _cached(self, cache: dict[str, tuple[int, S]], name: str, build: Callable[[str], S]) -> S:
+        """Snapshots are rebuilt only after a change: a 30,000-instance estate is costly to copy."""
+        hit = cache.get(name)
+        if hit is not None and hit[0] == self._version:
+            return hit[1]
+        snapshot = build(name)
+        cache[name] = (self._version, snapshot)
+        return snapshot
+
+    def _build_openstack(self, cloud: str) -> OpenStackSnapshot:
+        nodes = tuple(_node(n) for n in self.layout.nodes if n.cloud == cloud)
+        if not nodes:
+            raise KeyError(cloud)
+        services = tuple(_service(n) for n in self.layout.nodes if n.cloud == cloud)
+        instances = tuple(_instance(i) for i in self.layout.instances if i.cloud == cloud)
+        return OpenStackSnapshot(cloud, self.now(), nodes, services, instances, (), "2.100")
+
+    def _build_vcenter(self, name: str) -> VCenterSnapshot:
+        vc = next(v for v in self.layout.vcenters if v.name == name)
+        clusters = tuple(
+            Cluster(name, moref, cname, vc.ha_enabled[moref], True, vc.ha_enabled[moref], "dc-demo")
+            for moref, cname in vc.clusters.items()
+        )
+        hosts = tuple(_host(h) for h in self.layout.hosts if h.vcenter == name)
+        vms = tuple(
+            VirtualMachine(name, vm.moref, vm.name, vm.instance_uuid, vm.host, vm.power_state, ("ds-shared",), 2, 4096)
+            for vm in self.layout.vms
+            if vm.vcenter == name
+        )
+        events = tuple(self.events[name][-200:])
+        return VCenterSnapshot(
+            name, vc.instance_uuid, self.now(), clusters, hosts, vms, events=events, version="8.0.2 (simulated)"
+        )
 
     def cloud_names(self) -> list[str]:
         return list(dict.fromkeys(n.cloud for n in self.layout.nodes))
