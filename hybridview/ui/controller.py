@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from hybridview.backends.base import VCenterBackend
 from hybridview.refresh import EstateRefresher, EstateView, describe_failure
+from hybridview.ui.heap import HeapSettler
 from hybridview.ui.presenters import Presentation, present
 from hybridview.wiring import Endpoints
 
@@ -41,6 +42,7 @@ class RefreshController(QObject):
         self._dirty = False
         self._closed = False
         self.latest: Presentation | None = None
+        self._heap = HeapSettler(self)
 
     @property
     def busy(self) -> bool:
@@ -79,6 +81,7 @@ class RefreshController(QObject):
         if not self._closed:
             self.latest = presentation
             self.presentation_ready.emit(presentation)
+            self._heap.settle()
 
     async def _watch(self, backend: VCenterBackend) -> None:
         """Follow one vCenter's change feed; apply each update without a full refresh."""

@@ -31,6 +31,14 @@ class _Node:
         return self.parent.children.index(self)
 
 
+def _detach(node: _Node) -> None:
+    """Break parent/child cycles of removed rows, so refcounting frees them without the collector."""
+    for child in node.children:
+        _detach(child)
+    node.children = []
+    node.parent = None
+
+
 class DiffTreeModel(QAbstractItemModel):
     def __init__(self, headers: Sequence[str], icon_for: Callable[[str], QIcon], parent: Any = None) -> None:
         super().__init__(parent)
@@ -147,10 +155,13 @@ class DiffTreeModel(QAbstractItemModel):
 
     def _remove_range(self, node: _Node, parent_index: QModelIndex, first: int, last: int) -> None:
         self.beginRemoveRows(parent_index, first, last)
-        for child in node.children[first : last + 1]:
+        removed = node.children[first : last + 1]
+        for child in removed:
             self._forget(child)
         del node.children[first : last + 1]
         self.endRemoveRows()
+        for child in removed:
+            _detach(child)
 
     def _forget(self, node: _Node) -> None:
         if node.row is not None and self._by_key.get(node.row.key) is node:
