@@ -58,6 +58,7 @@ class RefreshController(QObject):
             self._timer.stop()
 
     def start(self) -> None:
+        self._heap.settle()  # imports, SDK type registries and the window are here to stay
         self._timer.start()
         self.request_refresh()
 
