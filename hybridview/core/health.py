@@ -117,6 +117,8 @@ class _Collector:
 
     def put(self, key: str, owner: str, reasons: list[tuple[Severity, str]]) -> None:
         stale = owner in self.stale_endpoints
+        if not reasons and not stale:
+            return
         severity = max((s for s, _ in reasons), default=Severity.OK)
         if stale:
             severity = max(severity, Severity.STALE)
@@ -176,7 +178,8 @@ def _evaluate_cloud(
         worst = max([worst, *(s for s, _ in reasons)])
     failed_nodes = {n.hypervisor_hostname for n in snap.nodes if n.state == "down" or n.forced_down}
     for inst in snap.instances:
-        col.put(instance_key(inst), snap.cloud, _instance_reasons(inst, failed_nodes))
+        if inst.status == "ERROR" or inst.task_state or inst.node in failed_nodes or snap.cloud in col.stale_endpoints:
+            col.put(instance_key(inst), snap.cloud, _instance_reasons(inst, failed_nodes))
     cloud_reasons = [(worst, "some compute nodes need attention")] if worst > Severity.OK else []
     col.put(nova_cloud_key(snap.cloud), snap.cloud, cloud_reasons)
     return counts

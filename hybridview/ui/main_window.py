@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,18 +38,23 @@ def _tree(model: DiffTreeModel, *, flat: bool = False) -> QTreeView:
     view.setRootIsDecorated(not flat)
     view.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     view.header().setStretchLastSection(True)
-    view.header().setResizeContentsPrecision(64)  # fit columns to a sample, not to 1,000 rows
+    view.header().setResizeContentsPrecision(32)  # fit columns to a sample, not to 1,000 rows
     return view
 
 
 MAX_FITTED_COLUMN_PX = 300
 
 
-def _fit_columns(view: QTreeView) -> None:
-    """Fit columns to their content, but keep long names from hiding the columns after them."""
-    for column in range(view.model().columnCount()):
-        view.resizeColumnToContents(column)
-        view.setColumnWidth(column, min(view.columnWidth(column), MAX_FITTED_COLUMN_PX))
+def _fit_columns(view: QTreeView, column: int = 0) -> None:
+    """Fit columns to their content, one per event-loop turn so the GUI never stalls on it.
+
+    Long names are capped so they do not hide the columns after them.
+    """
+    if column >= view.model().columnCount():
+        return
+    view.resizeColumnToContents(column)
+    view.setColumnWidth(column, min(view.columnWidth(column), MAX_FITTED_COLUMN_PX))
+    QTimer.singleShot(0, view, lambda: _fit_columns(view, column + 1))
 
 
 def _pane(title: str, body: QWidget) -> QWidget:
@@ -206,7 +211,7 @@ class MainWindow(QMainWindow):
                     if row_data is not None and row_data.children and row_data.severity >= Severity.WARNING:
                         view.expand(model.index(child_row, 0, top))
             if fresh:
-                _fit_columns(view)
+                QTimer.singleShot(0, view, lambda view=view: _fit_columns(view))
 
     def _show_alert(self, p: Presentation) -> None:
         health = p.view.health
@@ -282,7 +287,7 @@ class MainWindow(QMainWindow):
         self.instance_model.apply(rows)
         if self._fit_instances and rows:
             self._fit_instances = False
-            _fit_columns(self.instance_view)
+            QTimer.singleShot(0, self.instance_view, lambda: _fit_columns(self.instance_view))
         label = (self.nova_model.row_for(key) or self.vcenter_model.row_for(key)) if key else None
         where = f" on {label.cells[0]}" if label else " — select a compute node, cluster or ESXi host"
         self.instance_title.setText(f"Instances / VMs{where} ({len(rows)})")
