@@ -176,7 +176,7 @@ def _evaluate_cloud(
         reasons = _node_reasons(node, n_instances, corr.cluster_for(node), cluster_health, col)
         col.put(nova_node_key(node), snap.cloud, reasons)
         worst = max([worst, *(s for s, _ in reasons)])
-    failed_nodes = {n.hypervisor_hostname for n in snap.nodes if n.state == "down" or n.forced_down}
+    failed_nodes = {n.hypervisor_hostname: n for n in snap.nodes if n.state == "down" or n.forced_down}
     for inst in snap.instances:
         if inst.status == "ERROR" or inst.task_state or inst.node in failed_nodes or snap.cloud in col.stale_endpoints:
             col.put(instance_key(inst), snap.cloud, _instance_reasons(inst, failed_nodes))
@@ -239,12 +239,16 @@ def _nova_failure_text(node: ComputeNode, n_instances: int, cluster: ClusterRef 
     return reason, advice
 
 
-def _instance_reasons(inst: Instance, failed_nodes: set[str]) -> list[tuple[Severity, str]]:
+def _instance_reasons(inst: Instance, failed_nodes: Mapping[str, ComputeNode]) -> list[tuple[Severity, str]]:
     reasons: list[tuple[Severity, str]] = []
     if inst.status == "ERROR":
         reasons.append((Severity.CRITICAL, "instance is in ERROR"))
-    if inst.node in failed_nodes and inst.status != "ERROR":
-        reasons.append((Severity.CRITICAL, f"its compute node {inst.node} is down"))
+    failed = failed_nodes.get(inst.node or "")
+    if failed is not None and inst.status != "ERROR":
+        if failed.is_vmware:
+            reasons.append((Severity.WARNING, "VM keeps running; Nova cannot manage it while its proxy is down"))
+        else:
+            reasons.append((Severity.CRITICAL, f"its compute node {inst.node} is down"))
     if inst.task_state in EVACUATION_TASK_STATES:
         reasons.append((Severity.WARNING, f"being rebuilt/evacuated ({inst.task_state})"))
     elif inst.task_state and "migrat" in inst.task_state:

@@ -124,6 +124,17 @@ def test_vmware_proxy_down_says_do_not_evacuate() -> None:
     assert report.overall is Overall.CRITICAL
     # the VMs themselves keep running: vSphere side is healthy
     assert report.of(vsphere_key("vc1", "host-1")).severity is Severity.OK
+    # its instances are only unmanageable, not down
+    managed = report.of(instance_key(inst))
+    assert managed.severity is Severity.WARNING
+    assert "keeps running" in managed.summary
+
+
+def test_instances_on_a_down_kvm_node_are_critical() -> None:
+    node = kvm_node(state="down")
+    inst = instance("i-1", node)
+    report = evaluate(Estate(openstack=(cloud(nodes=(node,), instances=(inst,)),), endpoints=(ok("c1", NOVA),)))
+    assert report.of(instance_key(inst)).severity is Severity.CRITICAL
 
 
 def test_unmatched_vmware_node_is_warning() -> None:
