@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -73,10 +73,10 @@ class EstateRefresher:
             node_map=self._node_map,
         )
 
-    async def refresh(self) -> EstateView:
-        """Fetch every endpoint concurrently; one failure never hides the others."""
-        jobs = [self._refresh_one(b, b.fetch, self._os) for b in self.openstack]
-        jobs += [self._refresh_one(b, b.fetch, self._vc) for b in self.vcenters]
+    async def refresh(self, skip: Collection[str] = ()) -> EstateView:
+        """Fetch every endpoint (but those in ``skip``) concurrently; one failure never hides the others."""
+        jobs = [self._refresh_one(b, b.fetch, self._os) for b in self.openstack if b.name not in skip]
+        jobs += [self._refresh_one(b, b.fetch, self._vc) for b in self.vcenters if b.name not in skip]
         await asyncio.gather(*jobs)
         return await self.evaluate()
 

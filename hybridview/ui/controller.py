@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -16,6 +18,8 @@ from hybridview.wiring import Endpoints
 
 log = logging.getLogger(__name__)
 UPDATE_WAIT_SECONDS = 1.0
+# With a live change feed, a vCenter is re-read in full only this often (the fallback).
+FULL_VCENTER_RESYNC_SECONDS = 600.0
 MAX_FEED_BACKOFF_SECONDS = 30.0
 
 
@@ -34,11 +38,13 @@ class RefreshController(QObject):
             endpoints.openstack, endpoints.vcenters, self._pool, node_map=endpoints.node_map
         )
         self._timer = QTimer(self)
-        self._timer.timeout.connect(self.request_refresh)
+        self._timer.timeout.connect(self._on_timer)
         self.set_interval(endpoints.refresh_seconds)
         self._refreshing: asyncio.Task[None] | None = None
         self._watchers: list[asyncio.Task[None]] = []
         self._publisher: asyncio.Task[None] | None = None
+        self._live_feeds: set[str] = set()
+        self._last_full_read: dict[str, float] = {}
         self._dirty = False
         self._closed = False
         self.latest: Presentation | None = None
@@ -63,14 +69,28 @@ class RefreshController(QObject):
         self.request_refresh()
 
     def request_refresh(self) -> None:
+        """A full refresh of every endpoint, as the operator asked for."""
+        self._start_refresh(skip=())
+
+    def _on_timer(self) -> None:
+        """Periodic refresh. vCenters whose change feed is live are only re-read in full now and then."""
+        now = time.monotonic()
+        skip = {
+            name for name in self._live_feeds if now - self._last_full_read.get(name, 0.0) < FULL_VCENTER_RESYNC_SECONDS
+        }
+        self._start_refresh(skip)
+
+    def _start_refresh(self, skip: Collection[str]) -> None:
         if self.busy or self._closed:
             return
-        self._refreshing = asyncio.ensure_future(self._refresh())
+        now = time.monotonic()
+        self._last_full_read.update({vc.name: now for vc in self.endpoints.vcenters if vc.name not in skip})
+        self._refreshing = asyncio.ensure_future(self._refresh(skip))
 
-    async def _refresh(self) -> None:
+    async def _refresh(self, skip: Collection[str]) -> None:
         self.busy_changed.emit(True)
         try:
-            view = await self.refresher.refresh()
+            view = await self.refresher.refresh(skip)
             await self._publish_view(view)
             if not self._watchers and not self._closed:
                 self._watchers = [asyncio.ensure_future(self._watch(vc)) for vc in self.endpoints.vcenters]
@@ -92,12 +112,14 @@ class RefreshController(QObject):
             try:
                 snapshot = await loop.run_in_executor(self._pool, backend.wait_for_updates, UPDATE_WAIT_SECONDS)
             except Exception as exc:  # noqa: BLE001 - a broken feed marks the endpoint stale, then retries
+                self._live_feeds.discard(backend.name)
                 self.refresher.mark_failed(backend.name, describe_failure(exc))
                 self._request_publish()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_FEED_BACKOFF_SECONDS)
                 continue
             backoff = UPDATE_WAIT_SECONDS
+            self._live_feeds.add(backend.name)
             if snapshot is not None and not self._closed:
                 self.refresher.apply_vcenter_update(snapshot)
                 self._request_publish()

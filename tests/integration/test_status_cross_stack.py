@@ -61,11 +61,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             yield Stack(vcsim, nova, config, nodename, cluster["moref"])
 
 
-def _status(stack: Stack) -> tuple[int, dict[str, Any]]:
+def _status(stack: Stack, config: Path | None = None) -> tuple[int, dict[str, Any]]:
     env = {**os.environ, PASSWORD_ENV: VCSIM_PASSWORD}
     env.pop("HYBRIDVIEW_CONFIG", None)
     done = subprocess.run(
-        [sys.executable, "-m", "hybridview.cli", "status", "--json", "--config", str(stack.config)],
+        [sys.executable, "-m", "hybridview.cli", "status", "--json", "--config", str(config or stack.config)],
         capture_output=True,
         text=True,
         env=env,
@@ -107,3 +107,15 @@ def test_failed_esxi_host_appears_in_the_next_status(stack: Stack) -> None:
         stack.vcsim.set_host_state(victim["name"], "connected")
     assert code == 2
     assert [(f["layer"], f["name"]) for f in doc["failed_hosts"]] == [("esxi", victim["name"])]
+
+
+def test_tls_verification_off_works_but_is_a_warning(stack: Stack, tmp_path: Path) -> None:
+    settings = yaml.safe_load(stack.config.read_text())
+    settings["vcenters"][0]["verify"] = False
+    insecure = tmp_path / "insecure.yaml"
+    insecure.write_text(yaml.safe_dump(settings))
+    code, doc = _status(stack, insecure)
+    vcenter = next(e for e in doc["endpoints"] if e["kind"] == "vcenter")
+    assert vcenter["ok"] is True
+    assert any("TLS verification is OFF" in w for w in vcenter["warnings"])
+    assert (code, doc["health"]) == (1, "warning")

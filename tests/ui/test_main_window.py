@@ -120,3 +120,26 @@ def test_a_broken_change_feed_marks_its_vcenter_stale_without_a_refresh(qloop: a
         assert len(h.presentations) > presentations_before
         assert "STALE" in w.vcenter_model.index_of("vc:vc-east").data()
         assert "STALE" not in (w.vcenter_model.index_of("vc:vc-west").data() or "")
+
+
+def test_periodic_refresh_rereads_nova_but_leaves_live_vcenter_feeds_alone(qloop: asyncio.AbstractEventLoop) -> None:
+    with window_on(qloop, "healthy") as h:
+        fetches: dict[str, int] = {}
+        for backend in [*h.endpoints.openstack, *h.endpoints.vcenters]:
+            original = backend.fetch
+
+            def counted(name: str = backend.name, call: object = original) -> object:
+                fetches[name] = fetches.get(name, 0) + 1
+                return call()  # type: ignore[operator]
+
+            backend.fetch = counted  # type: ignore[method-assign]
+        h.run(asyncio.sleep(1.5))  # the feeds go live
+        h.controller.set_interval(0.2)
+        h.controller.set_auto_refresh(True)
+        h.wait_until(lambda: fetches.get("demo-cloud", 0) >= 3, timeout=10)
+        assert all(fetches.get(vc.name, 0) == 0 for vc in h.endpoints.vcenters), fetches
+        h.estate.broken_endpoints.add("vc-east")
+        h.estate.invalidate()  # the vc-east feed fails, so the timer reads it in full again
+        h.wait_until(lambda: fetches.get("vc-east", 0) >= 2, timeout=10)
+        assert fetches.get("vc-west", 0) <= 1
+        h.controller.set_auto_refresh(False)
