@@ -83,7 +83,12 @@ class HealthReport:
 
 
 def nova_node_key(node: ComputeNode) -> str:
-    return f"nova:{node.key}"
+    return nova_key(node.key)
+
+
+def nova_key(node_key: str) -> str:
+    """The item key of a node given as ``"<cloud>/<hypervisor_hostname>"``."""
+    return f"nova:{node_key}"
 
 
 def nova_cloud_key(cloud: str) -> str:

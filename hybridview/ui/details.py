@@ -6,7 +6,7 @@ from collections import Counter
 from html import escape
 
 from hybridview.core.correlation import instances_hit_by_host
-from hybridview.core.health import ItemHealth, Severity, nova_cloud_key, vcenter_key
+from hybridview.core.health import ItemHealth, Severity, nova_cloud_key, vcenter_key, vsphere_key
 from hybridview.ui.presenters import Presentation
 
 _BADGE = {
@@ -92,7 +92,7 @@ def _host(p: Presentation, key: str) -> str:
 def _cluster(p: Presentation, key: str) -> str:
     row_hosts = p.cluster_hosts[key]
     vc = p.hosts[row_hosts[0]][0] if row_hosts else None
-    cluster = next((c for c in vc.clusters if f"vc:{vc.vcenter}/{c.moref}" == key), None) if vc else None
+    cluster = next((c for c in vc.clusters if vsphere_key(vc.vcenter, c.moref) == key), None) if vc else None
     if cluster is None:
         return f"<h3>{escape(key)}</h3>"
     node = p.view.health.correlation.node_for(cluster)

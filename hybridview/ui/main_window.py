@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hybridview.core.health import Overall, Severity
+from hybridview.core.health import Overall, Severity, nova_key, vsphere_key
 from hybridview.ui.controller import RefreshController
 from hybridview.ui.details import details_html
 from hybridview.ui.icons import icon
@@ -274,11 +274,13 @@ class MainWindow(QMainWindow):
         if source is self.nova_view and key in p.nodes:
             ref = corr.cluster_for(p.nodes[key])
             if ref is not None:
-                self._reveal(self.vcenter_view, self.vcenter_model.index_of(f"vc:{ref.key}"))
+                self._reveal(self.vcenter_view, self.vcenter_model.index_of(vsphere_key(ref.vcenter, ref.moref)))
         elif source is self.vcenter_view:
-            node_key = next((nk for nk, ref in corr.node_to_cluster.items() if f"vc:{ref.key}" == key), None)
+            node_key = next(
+                (nk for nk, ref in corr.node_to_cluster.items() if vsphere_key(ref.vcenter, ref.moref) == key), None
+            )
             if node_key is not None:
-                self._reveal(self.nova_view, self.nova_model.index_of(f"nova:{node_key}"))
+                self._reveal(self.nova_view, self.nova_model.index_of(nova_key(node_key)))
         self._selected_key = key
 
     def _show_selection(self, p: Presentation) -> None:

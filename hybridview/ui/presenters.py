@@ -12,6 +12,7 @@ from hybridview.core.health import (
     Severity,
     instance_key,
     nova_cloud_key,
+    nova_key,
     nova_node_key,
     vcenter_key,
     vsphere_key,
@@ -289,7 +290,7 @@ def _vm_row(p: Presentation, vm: VirtualMachine, host_key: str) -> Row:
             vm.moref,
         )
         return Row(key=vsphere_key(vm.vcenter, vm.moref), cells=cells, severity=item.severity)
-    node_key = f"nova:{inst.cloud}/{inst.node}"
+    node_key = nova_key(f"{inst.cloud}/{inst.node}")
     row = _instance_row(p, inst, p.nodes.get(node_key))
     severity = max(row.severity, item.severity)
     summary = item.summary if item.severity > row.severity else row.cells[8]
