@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except config_mod.ConfigError as exc:
         print(f"hybridview: {exc}", file=sys.stderr)
         return EXIT_UNKNOWN
-    if fallback_note and args.command != "status":
+    if fallback_note:
         print(f"hybridview: {fallback_note}", file=sys.stderr)
     if args.command == "status":
         return run_status(args, endpoints)
