@@ -13,6 +13,7 @@ import yaml
 
 CONFIG_ENV = "HYBRIDVIEW_CONFIG"
 SCHEMA_VERSION = 1
+MAX_REFRESH_SECONDS = 86400
 
 
 class ConfigError(Exception):
@@ -95,15 +96,18 @@ def parse(path: Path, data: Any) -> Config:
             path, "version", f"unsupported schema version {version!r} (this build reads {SCHEMA_VERSION})"
         )
     refresh = data.get("refresh_seconds", 30)
-    if isinstance(refresh, bool) or not isinstance(refresh, int | float) or refresh < 2:
-        raise ConfigError(path, "refresh_seconds", "must be a number of seconds, at least 2")
+    if isinstance(refresh, bool) or not isinstance(refresh, int | float) or not 2 <= refresh <= MAX_REFRESH_SECONDS:
+        raise ConfigError(path, "refresh_seconds", f"must be a number of seconds from 2 to {MAX_REFRESH_SECONDS}")
     node_map = data.get("node_map") or {}
     if not isinstance(node_map, Mapping) or not all(isinstance(v, str) and "/" in v for v in node_map.values()):
         raise ConfigError(path, "node_map", 'must map node names to "<vcenter name>/<cluster name or moref>"')
+    clouds = tuple(_cloud(path, i, c) for i, c in enumerate(_list(path, data, "clouds")))
+    vcenters = tuple(_vcenter(path, i, v) for i, v in enumerate(_list(path, data, "vcenters")))
+    _unique_names(path, [("clouds", c.name) for c in clouds] + [("vcenters", v.name) for v in vcenters])
     return Config(
         path=path,
-        clouds=tuple(_cloud(path, i, c) for i, c in enumerate(_list(path, data, "clouds"))),
-        vcenters=_unique(path, tuple(_vcenter(path, i, v) for i, v in enumerate(_list(path, data, "vcenters")))),
+        clouds=clouds,
+        vcenters=vcenters,
         refresh_seconds=float(refresh),
         node_map={str(k): str(v) for k, v in node_map.items()},
     )
@@ -169,9 +173,13 @@ def _opt_str(path: Path, key: str, value: Any) -> str | None:
     raise ConfigError(path, key, "must be a non-empty string")
 
 
-def _unique(path: Path, vcenters: tuple[VCenterConfig, ...]) -> tuple[VCenterConfig, ...]:
-    names = [v.name for v in vcenters]
-    for i, name in enumerate(names):
-        if name in names[:i]:
-            raise ConfigError(path, f"vcenters[{i}].name", f"duplicate name {name!r}")
-    return vcenters
+def _unique_names(path: Path, names: list[tuple[str, str]]) -> None:
+    """Every endpoint, cloud or vCenter, needs its own name: status and staleness are keyed by it."""
+    seen: dict[str, str] = {}
+    counters = {"clouds": 0, "vcenters": 0}
+    for section, name in names:
+        key = f"{section}[{counters[section]}].name" if section == "vcenters" else f"{section}[{counters[section]}]"
+        counters[section] += 1
+        if name in seen:
+            raise ConfigError(path, key, f"duplicate endpoint name {name!r} (already used in {seen[name]})")
+        seen[name] = section

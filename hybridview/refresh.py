@@ -75,8 +75,8 @@ class EstateRefresher:
 
     async def refresh(self, skip: Collection[str] = ()) -> EstateView:
         """Fetch every endpoint (but those in ``skip``) concurrently; one failure never hides the others."""
-        jobs = [self._refresh_one(b, b.fetch, self._os) for b in self.openstack if b.name not in skip]
-        jobs += [self._refresh_one(b, b.fetch, self._vc) for b in self.vcenters if b.name not in skip]
+        jobs = [self._refresh_one(b, b.fetch, self._keep_openstack) for b in self.openstack if b.name not in skip]
+        jobs += [self._refresh_one(b, b.fetch, self._keep_vcenter) for b in self.vcenters if b.name not in skip]
         await asyncio.gather(*jobs)
         return await self.evaluate()
 
@@ -87,8 +87,17 @@ class EstateRefresher:
 
     def apply_vcenter_update(self, snapshot: VCenterSnapshot) -> None:
         """An incremental update from a vCenter's change feed."""
-        self._vc[snapshot.vcenter] = snapshot
+        self._keep_vcenter(snapshot)
         self._mark_ok(snapshot.vcenter, self._warnings_of(snapshot.vcenter))
+
+    def _keep_openstack(self, snapshot: OpenStackSnapshot) -> None:
+        self._os[snapshot.cloud] = snapshot
+
+    def _keep_vcenter(self, snapshot: VCenterSnapshot) -> None:
+        """A full read and the change feed race; the later view of the vCenter wins."""
+        current = self._vc.get(snapshot.vcenter)
+        if current is None or snapshot.taken_at >= current.taken_at:
+            self._vc[snapshot.vcenter] = snapshot
 
     def mark_failed(self, name: str, error: str) -> None:
         self._status[name] = replace(self._status[name], ok=False, error=error, last_attempt=self._clock())
@@ -97,7 +106,7 @@ class EstateRefresher:
         self,
         backend: OpenStackBackend | VCenterBackend,
         fetch: Callable[[], T],
-        store: dict[str, T],
+        keep: Callable[[T], None],
     ) -> None:
         name = backend.name
         if name in self._in_flight:
@@ -107,7 +116,7 @@ class EstateRefresher:
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, fetch)
         try:
-            store[name] = await asyncio.wait_for(asyncio.shield(future), self._timeout)
+            keep(await asyncio.wait_for(asyncio.shield(future), self._timeout))
         except TimeoutError:
             future.add_done_callback(lambda _f: self._in_flight.discard(name))
             self.mark_failed(name, f"timed out after {self._timeout:.0f} s")

@@ -51,7 +51,7 @@ class NovaBackend:
         self._api_timeout = api_timeout
         self._connect = connect or self._connect_from_clouds_yaml
         self._conn: openstack.connection.Connection | None = None
-        self._microversions: dict[str, str | None] = {}
+        self._microversions: dict[str, str] = {}
 
     @property
     def name(self) -> str:
@@ -103,12 +103,15 @@ class NovaBackend:
         )
 
     def _microversion(self, collection: str) -> str | None:
-        if collection not in self._microversions:
+        cached = self._microversions.get(collection)
+        if cached is None:
             assert self._conn is not None
-            self._microversions[collection] = openstack.utils.maximum_supported_microversion(
-                self._conn.compute, MAX_MICROVERSION[collection]
-            )
-        return self._microversions[collection]
+            cached = openstack.utils.maximum_supported_microversion(self._conn.compute, MAX_MICROVERSION[collection])
+            if cached is None:
+                # Discovery failed (the SDK swallows the reason): never read at 2.1 by accident.
+                raise BackendError(self._cloud, "cannot negotiate a compute microversion: version discovery failed")
+            self._microversions[collection] = cached
+        return cached
 
     def _at_least(self, collection: str, version: str) -> bool:
         negotiated = self._microversion(collection)
@@ -180,6 +183,11 @@ def _translate_errors(endpoint: str, call: Callable[[], T]) -> T:
         raise BackendError(endpoint, f"malformed Nova response: {exc}") from exc
     except sdk_exc.SDKException as exc:
         raise BackendError(endpoint, _first_line(str(exc))) from exc
+    except BackendError:
+        raise
+    except Exception as exc:  # a bug or an undocumented payload: still one line, never a traceback
+        log.debug("unexpected failure reading %s", endpoint, exc_info=True)
+        raise BackendError(endpoint, f"unexpected {type(exc).__name__}: {_first_line(str(exc))}") from exc
 
 
 def _first_line(text: str | None) -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 PC = vmodl.query.PropertyCollector
 PAGE_SIZE = 1000
+IDLE_CONNECTION_SECONDS = 60  # pooled connections idle longer are dropped, not reused half-dead
+EVENT_REFRESH_SECONDS = 5.0
 EVENT_WINDOW = timedelta(hours=6)
 EVENT_TYPES = (
     "HostConnectionLostEvent",
@@ -43,6 +45,8 @@ EVENT_TYPES = (
     "VmMigratedEvent",
     "DrsVmMigratedEvent",
 )
+# (object type, moref, "enter" | "modify" | "leave", [(op, property path, plain value)])
+PlainUpdate = tuple[str, str, str, list[tuple[str, str, Any]]]
 _TYPES: dict[str, type] = {
     inv.CLUSTER: vim.ClusterComputeResource,
     inv.HOST: vim.HostSystem,
@@ -67,8 +71,36 @@ def password_for(config: VCenterConfig) -> str:
     return str(value)
 
 
+class ThumbprintMismatch(ssl.SSLError):
+    """The server's certificate is not the pinned one."""
+
+
+class PinnedContext(ssl.SSLContext):
+    """Accepts exactly one certificate, by SHA-256 thumbprint, on every connection it makes."""
+
+    pinned_thumbprint = ""
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        tls = super().wrap_socket(*args, **kwargs)
+        seen = sha256_thumbprint(tls.getpeercert(binary_form=True) or b"")
+        if _bare(seen) != _bare(self.pinned_thumbprint):
+            tls.close()
+            raise ThumbprintMismatch(f"certificate thumbprint {seen} does not match the pinned one")
+        return tls
+
+
+def _bare(thumbprint: str) -> str:
+    return thumbprint.replace(":", "").lower()
+
+
 def ssl_context_for(config: VCenterConfig) -> ssl.SSLContext:
-    if config.thumbprint or config.verify is False:
+    if config.thumbprint:
+        pinned = PinnedContext(ssl.PROTOCOL_TLS_CLIENT)
+        pinned.check_hostname = False
+        pinned.verify_mode = ssl.CERT_NONE  # identity comes from the pin, checked on each handshake
+        pinned.pinned_thumbprint = config.thumbprint
+        return pinned
+    if config.verify is False:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE  # identity is checked by the pinned thumbprint, or deliberately not
@@ -108,6 +140,9 @@ class VSphereBackend:
         self._state = inv.InventoryState()
         self._lock = threading.RLock()
         self._events: tuple[VSphereEvent, ...] = ()
+        self._journal: list[PlainUpdate] | None = None
+        self._events_read_at = 0.0
+        self._closed = False
         self.round_trips = 0
         self.logins = 0
 
@@ -125,8 +160,8 @@ class VSphereBackend:
 
     def _login(self) -> _Session:
         cfg = self.config
-        if cfg.thumbprint:
-            check_pinned_thumbprint(cfg.name, cfg.host, cfg.port, cfg.thumbprint, self._timeout)
+        if self._closed:
+            raise BackendError(cfg.name, "backend is closed")
         try:
             si = SmartConnect(
                 host=cfg.host,
@@ -135,17 +170,21 @@ class VSphereBackend:
                 pwd=self._password(cfg),
                 sslContext=ssl_context_for(cfg),
                 httpConnectionTimeout=self._timeout,
-                connectionPoolTimeout=-1,
+                connectionPoolTimeout=IDLE_CONNECTION_SECONDS,
             )
         except vim.fault.InvalidLogin as exc:
             raise BackendError(cfg.name, f"login refused for {cfg.user}: check the user and password") from exc
-        content = si.RetrieveContent()
-        views = {
-            kind: content.viewManager.CreateContainerView(content.rootFolder, [mo_type], True)
-            for kind, mo_type in _TYPES.items()
-        }
+        try:
+            content = si.RetrieveContent()
+            views = {
+                kind: content.viewManager.CreateContainerView(content.rootFolder, [mo_type], True)
+                for kind, mo_type in _TYPES.items()
+            }
+            about = content.about
+        except BaseException:
+            Disconnect(si)
+            raise
         self.logins += 1
-        about = content.about
         session = _Session(si, content, str(about.instanceUuid), f"{about.version} (build {about.build})", views)
         self._session = session
         return session
@@ -176,12 +215,20 @@ class VSphereBackend:
         return _translate_errors(self.name, lambda: self._with_session(self._fetch))
 
     def _fetch(self, session: _Session) -> VCenterSnapshot:
-        rows = {kind: self._retrieve(session, kind) for kind in _TYPES}
         with self._lock:
-            for kind, objects in rows.items():
-                self._state.replace_type(kind, objects)
-            self._refresh_alarm_names(session)
-        self._events = self._recent_events(session)
+            self._journal = []  # feed updates that land while we read, replayed over the read
+        try:
+            rows = {kind: self._retrieve(session, kind) for kind in _TYPES}
+            with self._lock:
+                for kind, objects in rows.items():
+                    self._state.replace_type(kind, objects)
+                for update in self._journal or ():
+                    self._apply(update)
+                self._refresh_alarm_names(session)
+        finally:
+            with self._lock:
+                self._journal = None
+        self._read_events(session)
         return self._snapshot(session)
 
     def _snapshot(self, session: _Session) -> VCenterSnapshot:
@@ -255,32 +302,49 @@ class VSphereBackend:
         updates = session.update_collector.WaitForUpdatesEx(session.update_version, options)
         if updates is None:
             return None
+        full_answer = session.update_version == ""
         session.update_version = updates.version
+        plain = [
+            update
+            for filter_update in updates.filterSet or ()
+            for change in filter_update.objectSet or ()
+            if (update := _plain_update(change)) is not None
+        ]
+        self._absorb(plain, full_answer=full_answer)
         with self._lock:
-            for filter_update in updates.filterSet or ():
-                for change in filter_update.objectSet or ():
-                    self._apply(change)
             self._refresh_alarm_names(session)
-        # The first answer of a new collector (also after a re-login) is the full state: it may hold
-        # changes missed while no collector was listening, so it is published like any update.
+        if time.monotonic() - self._events_read_at > EVENT_REFRESH_SECONDS:
+            self._read_events(session)
+        # A first answer (also after a re-login) may hold changes missed while no collector listened.
         return self._snapshot(session)
 
-    def _apply(self, change: Any) -> None:
-        kind = _kind_of(change.obj)
-        if kind is None:
-            return
-        moref = change.obj._moId
-        if change.kind == "leave":
+    def _absorb(self, plain: list[PlainUpdate], *, full_answer: bool) -> None:
+        """Apply feed updates; a full read in progress replays them over what it read."""
+        with self._lock:
+            for update in plain:
+                self._apply(update)
+            if full_answer:  # a new collector's first answer is everything: what it omits is gone
+                for kind in _TYPES:
+                    self._state.retain(kind, {moref for k, moref, _op, _v in plain if k == kind})
+            if self._journal is not None:
+                self._journal.extend(plain)
+
+    def _apply(self, update: PlainUpdate) -> None:
+        kind, moref, update_kind, values = update
+        if update_kind == "leave":
             self._state.leave(kind, moref)
-            return
-        values = [(c.op, c.name, _plain(c.name, c.val)) for c in change.changeSet or ()]
-        if change.kind == "enter":
+        elif update_kind == "enter":
             self._state.enter(kind, moref, {name: value for _op, name, value in values})
         else:
             self._state.modify(kind, moref, values)
 
+    def _read_events(self, session: _Session) -> None:
+        self._events = self._recent_events(session)
+        self._events_read_at = time.monotonic()
+
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             session, self._session = self._session, None
         if session is not None:
             try:
@@ -301,6 +365,14 @@ def _session_lost(exc: Exception, session: _Session) -> bool:
 
 
 # -- value conversion --------------------------------------------------------------------
+
+
+def _plain_update(change: Any) -> PlainUpdate | None:
+    kind = _kind_of(change.obj)
+    if kind is None:
+        return None
+    values = [(c.op, c.name, _plain(c.name, c.val)) for c in change.changeSet or ()]
+    return kind, change.obj._moId, str(change.kind), values
 
 
 def _kind_of(obj: Any) -> str | None:
@@ -364,21 +436,6 @@ def _event(event: Any) -> VSphereEvent:
     return VSphereEvent(created, entity, type(event).__name__.rsplit(".", 1)[-1], str(event.fullFormattedMessage or ""))
 
 
-def check_pinned_thumbprint(name: str, host: str, port: int, pinned: str, timeout: float) -> None:
-    """The server's certificate must hash to the pinned SHA-256 thumbprint."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # identity comes from the pin, checked below
-    with (
-        socket.create_connection((host, port), timeout=timeout) as raw,
-        context.wrap_socket(raw, server_hostname=host) as tls,
-    ):
-        der = tls.getpeercert(binary_form=True)
-    seen = sha256_thumbprint(der or b"")
-    if seen.replace(":", "").lower() != pinned.replace(":", "").lower():
-        raise BackendError(name, f"certificate thumbprint {seen} does not match the pinned one: refusing to log in")
-
-
 def sha256_thumbprint(der_certificate: bytes) -> str:
     digest = hashlib.sha256(der_certificate).hexdigest().upper()
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
@@ -389,6 +446,8 @@ def _translate_errors(endpoint: str, call: Callable[[], T]) -> T:
         return call()
     except BackendError:
         raise
+    except ThumbprintMismatch as exc:
+        raise BackendError(endpoint, f"{exc.args[0]}: refusing to log in") from exc
     except ssl.SSLCertVerificationError as exc:
         raise BackendError(endpoint, f"TLS certificate not trusted: {exc.verify_message}") from exc
     except ssl.SSLError as exc:

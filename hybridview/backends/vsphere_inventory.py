@@ -81,6 +81,11 @@ class InventoryState:
     def leave(self, kind: str, moref: str) -> None:
         self.objects[kind].pop(moref, None)
 
+    def retain(self, kind: str, morefs: set[str]) -> None:
+        """Forget every object of this type not in ``morefs``."""
+        for moref in [m for m in self.objects[kind] if m not in morefs]:
+            del self.objects[kind][moref]
+
     def alarm_morefs(self) -> set[str]:
         return {
             state["alarm"]

@@ -107,8 +107,9 @@ def instance_key(inst: Instance) -> str:
     return f"inst:{inst.cloud}/{inst.id}"
 
 
-def _failed_host_states() -> frozenset[str]:
-    return frozenset({"notResponding", "disconnected"})
+NOT_RESPONDING = "notResponding"
+# vSphere HA states of a host that lost its management network but may still run its VMs.
+HA_ISOLATION_STATES = frozenset({"networkIsolated", "networkPartitionedFromMaster", "fdmUnreachable"})
 
 
 EVACUATION_TASK_STATES = frozenset({"rebuilding", "rebuild_spawning", "rebuild_block_device_mapping"})
@@ -275,14 +276,14 @@ def _evaluate_vcenter(vc: VCenterSnapshot, corr: Correlation, col: _Collector) -
     for cluster in vc.clusters:
         members = [h for h in vc.hosts if h.cluster_moref == cluster.moref]
         col.put(vsphere_key(vc.vcenter, cluster.moref), vc.vcenter, _cluster_reasons(cluster, members))
-    failed_hosts = {h.moref for h in vc.hosts if h.connection_state in _failed_host_states()}
+    failed_hosts = {h.moref: h for h in vc.hosts if h.connection_state == NOT_RESPONDING}
+    stale = vc.vcenter in col.stale_endpoints
     for vm in vc.vms:
-        if vm.host_moref in failed_hosts:
-            col.put(
-                vsphere_key(vc.vcenter, vm.moref),
-                vc.vcenter,
-                [(Severity.CRITICAL, "its ESXi host is not responding; waiting for vSphere HA restart")],
-            )
+        failed = failed_hosts.get(vm.host_moref or "")
+        if failed is not None:
+            col.put(vsphere_key(vc.vcenter, vm.moref), vc.vcenter, [_stranded_vm_reason(failed)])
+        elif stale:  # last known state only: never shown as healthy
+            col.put(vsphere_key(vc.vcenter, vm.moref), vc.vcenter, [])
     worst = max((col.items[k].severity for k in counts if k in col.items), default=Severity.OK)
     col.put(vcenter_key(vc.vcenter), vc.vcenter, [(worst, "some hosts need attention")] if worst else [])
     return counts
@@ -297,8 +298,18 @@ def _host_reasons(
     col: _Collector,
 ) -> list[tuple[Severity, str]]:
     reasons: list[tuple[Severity, str]] = []
-    if host.connection_state in _failed_host_states():
+    if host.connection_state == "disconnected":
+        reasons.append(
+            (
+                Severity.WARNING,
+                "disconnected from vCenter (usually on purpose): vSphere HA does not act for it and its VMs run "
+                "unmanaged; reconnect it in vCenter",
+            )
+        )
+    elif host.connection_state == NOT_RESPONDING:
         reason = f"ESXi host is {host.connection_state}"
+        if host.das_state in HA_ISOLATION_STATES:
+            reason += f" (vSphere HA: {host.das_state})"
         advice = _esxi_failure_advice(host, cluster, n_vms, corr)
         reasons.append((Severity.CRITICAL, reason))
         affected = sum(
@@ -318,10 +329,22 @@ def _host_reasons(
     return reasons
 
 
+def _stranded_vm_reason(host: EsxiHost) -> tuple[Severity, str]:
+    if host.das_state in HA_ISOLATION_STATES:
+        return Severity.WARNING, f"its ESXi host lost its management network ({host.das_state}); the VM may still run"
+    return Severity.CRITICAL, "its ESXi host is not responding; waiting for vSphere HA restart"
+
+
 def _esxi_failure_advice(host: EsxiHost, cluster: Cluster | None, n_vms: int, corr: Correlation) -> str:
     nova_note = (
         "Nova is not told about this and must not evacuate them: the vmwareapi driver does not support evacuate."
     )
+    if host.das_state in HA_ISOLATION_STATES:
+        return (
+            f"vSphere HA reports the host {host.das_state}: its management network is cut, but its {n_vms} VM(s) "
+            "may still be running; the cluster's host isolation response decides whether HA restarts them. "
+            f"Check the host's network before acting. {nova_note}"
+        )
     if cluster is None:
         return f"Standalone host: no vSphere HA. Its {n_vms} VM(s) stay down until the host returns. {nova_note}"
     if cluster.ha_enabled:
@@ -337,7 +360,7 @@ def _esxi_failure_advice(host: EsxiHost, cluster: Cluster | None, n_vms: int, co
 
 def _cluster_reasons(cluster: Cluster, members: Iterable[EsxiHost]) -> list[tuple[Severity, str]]:
     hosts = list(members)
-    failed = sum(1 for h in hosts if h.connection_state in _failed_host_states())
+    failed = sum(1 for h in hosts if h.connection_state == NOT_RESPONDING)
     reasons: list[tuple[Severity, str]] = []
     if hosts and failed == len(hosts):
         reasons.append((Severity.CRITICAL, f"all {failed} hosts failed"))

@@ -54,6 +54,7 @@ def run_gui(endpoints: Endpoints, note: str | None) -> int:
     import qasync
 
     app = application()
+    app.setQuitOnLastWindowClosed(False)  # the loop must outlive the window to close the backends
 
     async def main() -> None:
         window, controller = build_window(endpoints, note)

@@ -44,6 +44,8 @@ class RefreshController(QObject):
         self._watchers: list[asyncio.Task[None]] = []
         self._publisher: asyncio.Task[None] | None = None
         self._live_feeds: set[str] = set()
+        self._published = 0
+        self._shown = 0
         self._last_full_read: dict[str, float] = {}
         self._dirty = False
         self._closed = False
@@ -98,8 +100,11 @@ class RefreshController(QObject):
             self.busy_changed.emit(False)
 
     async def _publish_view(self, view: EstateView) -> None:
+        self._published += 1
+        sequence = self._published
         presentation = await asyncio.get_running_loop().run_in_executor(self._pool, present, view)
-        if not self._closed:
+        if not self._closed and sequence > self._shown:  # a slower, older view never replaces a newer one
+            self._shown = sequence
             self.latest = presentation
             self.presentation_ready.emit(presentation)
             self._heap.settle()

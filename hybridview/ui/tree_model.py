@@ -140,6 +140,8 @@ class DiffTreeModel(QAbstractItemModel):
             if existing is not None and existing.parent is node:
                 self._remove_range(node, parent_index, existing.position(), existing.position())
             self._insert(node, parent_index, position, row)
+        if len(node.children) > len(rows):  # leftovers, e.g. from duplicate keys among siblings
+            self._remove_range(node, parent_index, len(rows), len(node.children) - 1)
 
     def _remove_missing(self, node: _Node, parent_index: QModelIndex, wanted: set[str]) -> None:
         position = len(node.children) - 1

@@ -103,3 +103,12 @@ def test_random_sequences_keep_the_model_consistent(qtmodeltester: ModelTester) 
         model.apply(_tree(*clusters))
         shown = [(model.index(r, 0).data(KEY_ROLE), model.rowCount(model.index(r, 0))) for r in range(model.rowCount())]
         assert shown == [(name, len(hosts)) for name, hosts in clusters]
+
+
+def test_duplicate_sibling_keys_leave_no_ghost_rows(qtmodeltester: ModelTester) -> None:
+    model = _model()
+    qtmodeltester.check(model, force_py=True)
+    model.apply(_tree(("c1", [_host("x"), _host("x"), _host("y")])))
+    model.apply(_tree(("c1", [_host("y"), _host("x")])))
+    top = model.index_of("c1")
+    assert [model.index(r, 0, top).data(KEY_ROLE) for r in range(model.rowCount(top))] == ["y", "x"]

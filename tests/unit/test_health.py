@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hybridview.core.health import (
     Overall,
     Severity,
@@ -202,11 +204,41 @@ def test_standalone_esxi_host_failure() -> None:
 
 
 def test_all_hosts_of_cluster_failed_is_critical() -> None:
-    hosts = (esxi("host-1", connection="disconnected"), esxi("host-2", connection="notResponding"))
+    hosts = (esxi("host-1", connection="notResponding"), esxi("host-2", connection="notResponding"))
     estate = Estate(vcenters=(vcenter(hosts=hosts),), endpoints=(ok("vc1", VC),))
     report = evaluate(estate)
     assert report.of(vsphere_key("vc1", "domain-c7")).severity is Severity.CRITICAL
     assert len(report.failed_hosts) == 2
+
+
+def test_disconnected_host_is_a_warning_not_a_failure() -> None:
+    estate = Estate(vcenters=(vcenter(hosts=(esxi("host-1", connection="disconnected"),)),), endpoints=(ok("vc1", VC),))
+    report = evaluate(estate)
+    host = report.of(vsphere_key("vc1", "host-1"))
+    assert host.severity is Severity.WARNING
+    assert "HA does not act" in host.summary
+    assert report.failed_hosts == ()
+
+
+def test_isolated_host_advice_says_vms_may_still_run() -> None:
+    isolated = replace(esxi("host-1", connection="notResponding"), das_state="networkIsolated")
+    estate = Estate(
+        vcenters=(vcenter(hosts=(isolated, esxi("host-2"))),),
+        endpoints=(ok("vc1", VC),),
+    )
+    report = evaluate(estate)
+    (failed,) = report.failed_hosts
+    assert "networkIsolated" in failed.reason
+    assert "may still be running" in failed.advice
+    assert "isolation response" in failed.advice
+
+
+def test_vms_of_a_stale_vcenter_are_never_healthy() -> None:
+    estate = Estate(
+        vcenters=(vcenter(hosts=(esxi("host-1"),), vms=(vm("vm-1", "host-1", None),)),),
+        endpoints=(stale("vc1", VC),),
+    )
+    assert evaluate(estate).of(vsphere_key("vc1", "vm-1")).severity is Severity.STALE
 
 
 def test_esxi_yellow_and_maintenance_are_warnings() -> None:
