@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
+
+from tests.ui.offscreen import run_offscreen
 
 pytestmark = pytest.mark.ui
 
@@ -35,14 +33,7 @@ print("exit", code, "closed", sorted(closed), "workers", workers)
 
 
 def test_closing_the_window_closes_every_backend_and_exits_zero() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", CLOSE_AFTER_START],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-    )
+    done = run_offscreen(["-c", CLOSE_AFTER_START])
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert "exit 0 closed ['demo-cloud', 'demo-edge', 'vc-east', 'vc-west'] workers []" in done.stdout

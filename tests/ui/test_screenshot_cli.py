@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QColor, QImage
+
+from tests.ui.offscreen import run_offscreen
 
 pytestmark = pytest.mark.ui
 BANNER = QColor("#ff8f00")
@@ -22,25 +21,8 @@ def _count(image: QImage, color: QColor, rows: range) -> int:
 
 def test_screenshot_shows_banner_and_failed_host(tmp_path: Path) -> None:
     out = tmp_path / "shot.png"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "hybridview.cli",
-            "screenshot",
-            str(out),
-            "--demo",
-            "--scenario",
-            "esxi-host-down",
-            "--size",
-            "1600x1000",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-    )
+    shot = ["-m", "hybridview.cli", "screenshot", str(out), "--demo", "--scenario", "esxi-host-down"]
+    done = run_offscreen([*shot, "--size", "1600x1000"])
     assert done.returncode == 0, done.stderr
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1600, 1000)
@@ -49,14 +31,7 @@ def test_screenshot_shows_banner_and_failed_host(tmp_path: Path) -> None:
 
 
 def test_screenshot_rejects_a_bad_size(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "hybridview.cli", "screenshot", str(tmp_path / "x.png"), "--demo", "--size", "huge"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-    )
+    done = run_offscreen(["-m", "hybridview.cli", "screenshot", str(tmp_path / "x.png"), "--demo", "--size", "huge"])
     assert done.returncode != 0
     assert "--size must look like 1600x1000" in done.stderr
     assert "Traceback" not in done.stderr
