@@ -67,9 +67,7 @@ class EstateRefresher:
         return Estate(
             openstack=tuple(self._os[b.name] for b in self.openstack if b.name in self._os),
             vcenters=tuple(self._vc[b.name] for b in self.vcenters if b.name in self._vc),
-            endpoints=tuple(
-                self._status[n] for n in [*(b.name for b in self.openstack), *(b.name for b in self.vcenters)]
-            ),
+            endpoints=tuple(self._status[b.name] for b in self._backends()),
             node_map=self._node_map,
         )
 

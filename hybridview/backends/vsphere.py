@@ -224,10 +224,10 @@ class VSphereBackend:
                     self._state.replace_type(kind, objects)
                 for update in self._journal or ():
                     self._apply(update)
-                self._refresh_alarm_names(session)
         finally:
             with self._lock:
                 self._journal = None
+        self._refresh_alarm_names(session)
         self._read_events(session)
         return self._snapshot(session)
 
@@ -266,13 +266,12 @@ class VSphereBackend:
         return rows
 
     def _refresh_alarm_names(self, session: _Session) -> None:
-        missing = self._state.alarm_morefs() - set(self._state.alarm_names)
-        for moref in missing:
-            alarm = vim.alarm.Alarm(moref, session.si._stub)
-            try:
-                self._state.alarm_names[moref] = str(alarm.info.name)
-            except vmodl.MethodFault:
-                self._state.alarm_names[moref] = moref
+        """Name newly triggered alarms; the lookups run outside the lock the change feed needs."""
+        with self._lock:
+            missing = self._state.alarm_morefs() - set(self._state.alarm_names)
+        names = {moref: _alarm_name(session.si._stub, moref) for moref in missing}
+        with self._lock:
+            self._state.alarm_names.update(names)
 
     def _recent_events(self, session: _Session) -> tuple[VSphereEvent, ...]:
         spec = vim.event.EventFilterSpec(
@@ -311,8 +310,7 @@ class VSphereBackend:
             if (update := _plain_update(change)) is not None
         ]
         self._absorb(plain, full_answer=full_answer)
-        with self._lock:
-            self._refresh_alarm_names(session)
+        self._refresh_alarm_names(session)
         if time.monotonic() - self._events_read_at > EVENT_REFRESH_SECONDS:
             self._read_events(session)
         # A first answer (also after a re-login) may hold changes missed while no collector listened.
@@ -365,6 +363,13 @@ def _session_lost(exc: Exception, session: _Session) -> bool:
 
 
 # -- value conversion --------------------------------------------------------------------
+
+
+def _alarm_name(stub: Any, moref: str) -> str:
+    try:
+        return str(vim.alarm.Alarm(moref, stub).info.name)
+    except vmodl.MethodFault:
+        return moref
 
 
 def _plain_update(change: Any) -> PlainUpdate | None:
