@@ -200,10 +200,6 @@ class EndpointStatus:
     last_attempt: datetime | None = None
     warnings: tuple[str, ...] = ()
 
-    @property
-    def stale(self) -> bool:
-        return not self.ok
-
 
 @dataclass(frozen=True, slots=True)
 class Estate:
