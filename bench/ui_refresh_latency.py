@@ -25,7 +25,7 @@ import qasync
 from hybridview.sim import SimSize
 from hybridview.ui.app import application, build_window
 from hybridview.ui.loop_probe import LoopLatencyProbe
-from hybridview.wiring import demo_endpoints
+from hybridview.service.wiring import demo_endpoints
 
 
 async def measure(refreshes: int) -> None:

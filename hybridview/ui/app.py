@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 from hybridview.ui.controller import RefreshController
 from hybridview.ui.icons import style_sheet
 from hybridview.ui.main_window import MainWindow
-from hybridview.wiring import Endpoints
+from hybridview.service.wiring import Endpoints
 
 log = logging.getLogger("hybridview.qt")
 GUI_SWITCH_INTERVAL_SECONDS = 0.001

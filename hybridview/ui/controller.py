@@ -11,10 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from hybridview.backends.base import VCenterBackend
-from hybridview.refresh import EstateRefresher, EstateView, describe_failure
+from hybridview.core.view import EstateView
+from hybridview.service.refresh import EstateRefresher, describe_failure
 from hybridview.ui.heap import HeapSettler
-from hybridview.ui.presenters import Presentation, present
-from hybridview.wiring import Endpoints
+from hybridview.views.presentation import Presentation, present
+from hybridview.service.wiring import Endpoints
 
 log = logging.getLogger(__name__)
 UPDATE_WAIT_SECONDS = 1.0

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
 
 from hybridview.core.health import Overall, Severity, nova_key, vsphere_key
 from hybridview.ui.controller import RefreshController
-from hybridview.ui.details import details_html
+from hybridview.views.details import details_html
 from hybridview.ui.icons import icon
-from hybridview.ui.presenters import INSTANCE_COLUMNS, NOVA_COLUMNS, VCENTER_COLUMNS, Presentation, instance_rows
+from hybridview.views.presentation import INSTANCE_COLUMNS, NOVA_COLUMNS, VCENTER_COLUMNS, Presentation, instance_rows
 from hybridview.ui.status_bar import EndpointStatusBar
 from hybridview.ui.tree_model import KEY_ROLE, DiffTreeModel
 

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 
 from hybridview.sim import SimSize
 from hybridview.ui.app import build_window
-from hybridview.ui.presenters import Presentation
-from hybridview.wiring import demo_endpoints
+from hybridview.views.presentation import Presentation
+from hybridview.service.wiring import demo_endpoints
 
 
 class WindowHarness:

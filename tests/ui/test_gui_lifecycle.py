@@ -12,7 +12,7 @@ CLOSE_AFTER_START = """
 import threading
 from PySide6.QtCore import QTimer
 from hybridview.ui import app as hvapp
-from hybridview.wiring import demo_endpoints
+from hybridview.service.wiring import demo_endpoints
 
 endpoints = demo_endpoints("healthy")
 closed = []

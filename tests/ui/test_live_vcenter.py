@@ -11,7 +11,7 @@ import pytest
 from hybridview.core.health import Severity
 from hybridview.ui.app import build_window
 from hybridview.ui.tree_model import SEVERITY_ROLE
-from hybridview.wiring import Endpoints
+from hybridview.service.wiring import Endpoints
 from tests.peers.vcsim.fixture import VcsimPeer
 from tests.vcenters import VCSIM_PASSWORD, VCSIM_USER, vcsim_backend
 

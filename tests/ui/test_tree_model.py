@@ -10,7 +10,7 @@ from PySide6.QtGui import QIcon
 from pytestqt.modeltest import ModelTester
 
 from hybridview.core.health import Severity
-from hybridview.ui.rows import Row
+from hybridview.views.rows import Row
 from hybridview.ui.tree_model import KEY_ROLE, SEVERITY_ROLE, DiffTreeModel
 
 pytestmark = pytest.mark.ui

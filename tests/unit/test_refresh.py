@@ -15,7 +15,8 @@ import pytest
 from hybridview.backends.base import BackendError, OpenStackBackend, VCenterBackend
 from hybridview.core.health import Overall
 from hybridview.core.model import EndpointKind, OpenStackSnapshot, VCenterSnapshot
-from hybridview.refresh import EstateRefresher, EstateView, describe_failure
+from hybridview.core.view import EstateView
+from hybridview.service.refresh import EstateRefresher, describe_failure
 
 from tests.unit.factories import cloud, esxi, kvm_node, vcenter
 
@@ -178,7 +179,7 @@ def test_unexpected_exception_is_reported_and_logged(
 ) -> None:
     refresher, _a, _b, vc, _clock = make(pool)
     vc.error = KeyError("moref")
-    with caplog.at_level(logging.ERROR, logger="hybridview.refresh"):
+    with caplog.at_level(logging.ERROR, logger="hybridview.service.refresh"):
         view = run(refresher)
     status = view.estate.endpoint("vc1")
     assert status is not None
@@ -256,7 +257,7 @@ def test_backend_warnings_reach_endpoint_status(pool: ThreadPoolExecutor) -> Non
 
 def test_close_survives_a_failing_backend(pool: ThreadPoolExecutor, caplog: pytest.LogCaptureFixture) -> None:
     refresher, a, b, _vc, _clock = make(pool)
-    with caplog.at_level(logging.WARNING, logger="hybridview.refresh"):
+    with caplog.at_level(logging.WARNING, logger="hybridview.service.refresh"):
         refresher.close()
     assert a.closed
     assert b.closed

@@ -12,10 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from hybridview import config as config_mod
 from hybridview.core.health import Overall
-from hybridview.refresh import EstateRefresher, EstateView
-from hybridview.report import status_document, status_lines
+from hybridview.core.view import EstateView
+from hybridview.service.refresh import EstateRefresher
+from hybridview.views.status_report import status_document, status_lines
 from hybridview.sim import SCENARIOS, SimSize
-from hybridview.wiring import Endpoints, configured_endpoints, demo_endpoints
+from hybridview.service.wiring import Endpoints, configured_endpoints, demo_endpoints
 
 EXIT_UNKNOWN = int(Overall.UNKNOWN)
 

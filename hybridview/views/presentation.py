@@ -26,8 +26,8 @@ from hybridview.core.model import (
     VCenterSnapshot,
     VirtualMachine,
 )
-from hybridview.refresh import EstateView
-from hybridview.ui.rows import Row
+from hybridview.core.view import EstateView
+from hybridview.views.rows import Row
 
 NOVA_COLUMNS = ("Compute node", "Type", "State", "Status", "Forced down", "Instances", "vCenter cluster")
 VCENTER_COLUMNS = (

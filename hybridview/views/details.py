@@ -7,7 +7,7 @@ from html import escape
 
 from hybridview.core.correlation import instances_hit_by_host
 from hybridview.core.health import ItemHealth, Severity, nova_cloud_key, vcenter_key, vsphere_key
-from hybridview.ui.presenters import Presentation
+from hybridview.views.presentation import Presentation
 
 _BADGE = {
     Severity.OK: ("#2e7d32", "HEALTHY"),

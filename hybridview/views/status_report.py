@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from hybridview.core.health import nova_node_key, vsphere_key
-from hybridview.refresh import EstateView
+from hybridview.core.view import EstateView
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -10,24 +10,17 @@ import asyncio
 import logging
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
 from hybridview.backends.base import BackendError, OpenStackBackend, VCenterBackend
-from hybridview.core.health import HealthReport, evaluate
+from hybridview.core.health import evaluate
 from hybridview.core.model import EndpointKind, EndpointStatus, Estate, OpenStackSnapshot, VCenterSnapshot
+from hybridview.core.view import EstateView
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class EstateView:
-    """An estate and its evaluation, computed together off the GUI thread."""
-
-    estate: Estate
-    health: HealthReport
 
 
 def describe_failure(exc: BaseException) -> str:

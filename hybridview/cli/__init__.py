@@ -1,0 +1,5 @@
+"""The command line: the window by default, and headless commands over the same service."""
+
+from hybridview.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,5 @@
+import sys
+
+from hybridview.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,135 @@
+"""Typed identities of the objects the app names, each with one text form.
+
+Text is ``<kind>:<scope>/<local>`` (``node:prod/cmp-001``, ``host:vc-east/host-12``), with each
+part percent-encoded so a name holding ``/`` or ``:`` still round-trips. ``ref_text`` writes
+it, ``parse_ref`` reads it back; no other module builds or splits key strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+from urllib.parse import quote, unquote
+
+
+class RefError(ValueError):
+    """Text that is not the written form of any identity."""
+
+
+def _part(text: str) -> str:
+    return quote(text, safe="")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class EndpointRef:
+    """A Nova cloud or a vCenter, by its configured name (unique across both)."""
+
+    KIND: ClassVar[str] = "endpoint"
+    name: str
+
+    def text(self) -> str:
+        return f"{self.KIND}:{_part(self.name)}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class _Scoped:
+    KIND: ClassVar[str] = ""
+    scope: str  # the cloud or vCenter name
+    local: str  # hypervisor_hostname, instance id or managed object id
+
+    def text(self) -> str:
+        return f"{self.KIND}:{_part(self.scope)}/{_part(self.local)}"
+
+    @property
+    def endpoint(self) -> EndpointRef:
+        return EndpointRef(self.scope)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class NodeRef(_Scoped):
+    """A Nova compute node: ``(cloud, hypervisor_hostname)``."""
+
+    KIND: ClassVar[str] = "node"
+
+    @property
+    def cloud(self) -> str:
+        return self.scope
+
+    @property
+    def hypervisor_hostname(self) -> str:
+        return self.local
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class InstanceRef(_Scoped):
+    """A Nova instance: ``(cloud, server id)``."""
+
+    KIND: ClassVar[str] = "instance"
+
+    @property
+    def cloud(self) -> str:
+        return self.scope
+
+    @property
+    def id(self) -> str:
+        return self.local
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class _VSphereObject(_Scoped):
+    @property
+    def vcenter(self) -> str:
+        return self.scope
+
+    @property
+    def moref(self) -> str:
+        return self.local
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ClusterRef(_VSphereObject):
+    """A vCenter cluster: ``(vcenter, moref)``."""
+
+    KIND: ClassVar[str] = "cluster"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class HostRef(_VSphereObject):
+    """An ESXi host: ``(vcenter, moref)``."""
+
+    KIND: ClassVar[str] = "host"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class VmRef(_VSphereObject):
+    """A vSphere VM: ``(vcenter, moref)``."""
+
+    KIND: ClassVar[str] = "vm"
+
+
+Ref = EndpointRef | NodeRef | InstanceRef | ClusterRef | HostRef | VmRef
+_SCOPED: dict[str, type[NodeRef | InstanceRef | ClusterRef | HostRef | VmRef]] = {
+    cls.KIND: cls for cls in (NodeRef, InstanceRef, ClusterRef, HostRef, VmRef)
+}
+
+
+def ref_text(ref: Ref) -> str:
+    return ref.text()
+
+
+def parse_ref(text: str) -> Ref:
+    """The identity a ``ref_text`` wrote; RefError for anything else."""
+    kind, sep, rest = text.partition(":")
+    if not sep or not rest:
+        raise RefError(f"not an identity: {text!r} (expected <kind>:<name>)")
+    if kind == EndpointRef.KIND:
+        if "/" in rest:
+            raise RefError(f"not an endpoint identity: {text!r}")
+        return EndpointRef(unquote(rest))
+    cls = _SCOPED.get(kind)
+    if cls is None:
+        raise RefError(f"unknown identity kind {kind!r} in {text!r}")
+    scope, sep, local = rest.partition("/")
+    if not sep or not scope or not local or "/" in local:
+        raise RefError(f"not a {kind} identity: {text!r} (expected {kind}:<scope>/<id>)")
+    return cls(unquote(scope), unquote(local))
