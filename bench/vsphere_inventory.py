@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pyVim.connect import Disconnect, SmartConnect
 from pyVmomi import vim, vmodl
 
-from hybridview.backends import vsphere_inventory as inv
+from hybridview.backends.vsphere import inventory as inv
 from hybridview.backends.vsphere import VSphereBackend
 from tests.peers.vcsim.fixture import VcsimPeer
 from tests.vcenters import VCSIM_PASSWORD, VCSIM_USER, vcsim_backend
@@ -148,7 +148,7 @@ def main() -> None:
         )
         backend = vcsim_backend(peer)
         backend.fetch()  # log in and warm the connection; measured below on an open session
-        stub_trips = RoundTrips(backend._session.si._stub)  # type: ignore[union-attr]
+        stub_trips = RoundTrips(backend._sessions.current.si._stub)  # type: ignore[union-attr]
         t_a, snap = timed(backend.fetch)
         trips_a = stub_trips.count
         si = SmartConnect(

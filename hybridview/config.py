@@ -11,6 +11,8 @@ from typing import Any
 import platformdirs
 import yaml
 
+from hybridview.core.identity import ClusterSelector, RefError, parse_cluster_selector
+
 CONFIG_ENV = "HYBRIDVIEW_CONFIG"
 SCHEMA_VERSION = 1
 MAX_REFRESH_SECONDS = 86400
@@ -46,7 +48,7 @@ class Config:
     clouds: tuple[CloudConfig, ...] = ()
     vcenters: tuple[VCenterConfig, ...] = ()
     refresh_seconds: float = 30.0
-    node_map: dict[str, str] = field(default_factory=dict)
+    node_map: Mapping[str, ClusterSelector] = field(default_factory=dict)  # hypervisor_hostname -> cluster
 
     @property
     def has_endpoints(self) -> bool:
@@ -98,9 +100,7 @@ def parse(path: Path, data: Any) -> Config:
     refresh = data.get("refresh_seconds", 30)
     if isinstance(refresh, bool) or not isinstance(refresh, int | float) or not 2 <= refresh <= MAX_REFRESH_SECONDS:
         raise ConfigError(path, "refresh_seconds", f"must be a number of seconds from 2 to {MAX_REFRESH_SECONDS}")
-    node_map = data.get("node_map") or {}
-    if not isinstance(node_map, Mapping) or not all(isinstance(v, str) and "/" in v for v in node_map.values()):
-        raise ConfigError(path, "node_map", 'must map node names to "<vcenter name>/<cluster name or moref>"')
+    node_map = _node_map(path, data.get("node_map") or {})
     clouds = tuple(_cloud(path, i, c) for i, c in enumerate(_list(path, data, "clouds")))
     vcenters = tuple(_vcenter(path, i, v) for i, v in enumerate(_list(path, data, "vcenters")))
     _unique_names(path, [("clouds", c.name) for c in clouds] + [("vcenters", v.name) for v in vcenters])
@@ -109,8 +109,24 @@ def parse(path: Path, data: Any) -> Config:
         clouds=clouds,
         vcenters=vcenters,
         refresh_seconds=float(refresh),
-        node_map={str(k): str(v) for k, v in node_map.items()},
+        node_map=node_map,
     )
+
+
+def _node_map(path: Path, raw: Any) -> dict[str, ClusterSelector]:
+    """``{hypervisor_hostname: "<vcenter name>/<cluster name or moref>"}``, parsed here once."""
+    problem = 'must map node names to "<vcenter name>/<cluster name or moref>"'
+    if not isinstance(raw, Mapping):
+        raise ConfigError(path, "node_map", problem)
+    parsed: dict[str, ClusterSelector] = {}
+    for node, target in raw.items():
+        if not isinstance(target, str):
+            raise ConfigError(path, "node_map", problem)
+        try:
+            parsed[str(node)] = parse_cluster_selector(target)
+        except RefError:
+            raise ConfigError(path, "node_map", problem) from None
+    return parsed
 
 
 def _list(path: Path, data: Mapping[str, Any], key: str) -> list[Any]:

@@ -1,24 +1,25 @@
-"""Entry point: the GUI by default, ``status`` and ``screenshot`` headless."""
+"""Entry point: the window by default; ``status``, ``watch`` and ``screenshot`` headless."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
+import os
 import sys
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from hybridview import config as config_mod
+from hybridview.cli.endpoints import NoEndpoints, configured_for, demo_for, demo_requested
 from hybridview.core.health import Overall
-from hybridview.core.view import EstateView
-from hybridview.service.refresh import EstateRefresher
-from hybridview.views.status_report import status_document, status_lines
-from hybridview.sim import SCENARIOS, SimSize
-from hybridview.service.wiring import Endpoints, configured_endpoints, demo_endpoints
+from hybridview.service.wiring import Endpoints
+from hybridview.service.workers import abandoned_workers
+from hybridview.sim import SCENARIOS
 
 EXIT_UNKNOWN = int(Overall.UNKNOWN)
+COMMANDS = ("gui", "status", "watch", "screenshot")
+log = logging.getLogger("hybridview")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -36,18 +37,33 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug output to stderr")
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 1 <= value <= config_mod.MAX_REFRESH_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {config_mod.MAX_REFRESH_SECONDS} seconds")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hybridview", description="Nova compute nodes beside the vCenter clusters they proxy."
     )
     sub = parser.add_subparsers(dest="command")
-    gui = sub.add_parser("gui", help="open the window (the default)")
-    _common(gui)
+    _common(sub.add_parser("gui", help="open the window (the default)"))
     status = sub.add_parser(
         "status", help="one refresh, then a report; exit code 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"
     )
     _common(status)
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    watch = sub.add_parser("watch", help="follow every endpoint and print one line per health change until stopped")
+    _common(watch)
+    watch.add_argument("--json", action="store_true", help="JSON lines")
+    watch.add_argument(
+        "--interval", type=_seconds, metavar="SECONDS", help="periodic full read interval (default: the config's)"
+    )
     shot = sub.add_parser("screenshot", help="render the main window offscreen to a PNG after the first refresh")
     _common(shot)
     shot.add_argument("out", metavar="OUT.png")
@@ -57,40 +73,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     args = list(argv)
-    if not args or args[0] not in ("gui", "status", "screenshot", "-h", "--help"):
+    if not args or args[0] not in (*COMMANDS, "-h", "--help"):
         args.insert(0, "gui")
     return build_parser().parse_args(args)
 
 
-def endpoints_for(args: argparse.Namespace) -> tuple[Endpoints, str | None]:
-    """The endpoints to use and, when falling back to the demo, why."""
-    size = SimSize.large() if args.estate_size == "large" else None
-    if args.demo or args.scenario:
-        return demo_endpoints(args.scenario or "healthy", size), None
-    cfg = config_mod.load(args.config)
-    if not cfg.has_endpoints:
-        where = cfg.path or config_mod.default_path()
-        return demo_endpoints("healthy", size), f"no endpoints configured in {where}: showing the demo estate"
-    return configured_endpoints(cfg), None
+def _run_headless(job: Coroutine[Any, Any, int]) -> int:
+    try:
+        return asyncio.run(job)
+    except Exception as exc:
+        log.critical("internal error", exc_info=exc)
+        print(f"hybridview: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_UNKNOWN
 
 
-async def refresh_once(endpoints: Endpoints) -> EstateView:
-    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="hv-io") as pool:
-        refresher = EstateRefresher(endpoints.openstack, endpoints.vcenters, pool, node_map=endpoints.node_map)
-        try:
-            return await refresher.refresh()
-        finally:
-            refresher.close()
+def _exit_now_if_calls_are_stuck(code: int) -> int:
+    """A call stuck on a silent endpoint would hold the interpreter's exit until its socket times out."""
+    if abandoned_workers():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
-def run_status(args: argparse.Namespace, endpoints: Endpoints) -> int:
-    view = asyncio.run(refresh_once(endpoints))
-    if args.json:
-        print(json.dumps(status_document(view), indent=2))
-    else:
-        for line in status_lines(view):
-            print(line)
-    return int(view.health.overall)
+def _endpoints(args: argparse.Namespace) -> tuple[Endpoints, str | None]:
+    """The endpoints to read; only the window falls back to the demo (and says why)."""
+    if demo_requested(args):
+        return demo_for(args), None
+    try:
+        return configured_for(args), None
+    except NoEndpoints as exc:
+        if args.command in ("status", "watch"):
+            raise
+        return demo_for(args), f"{exc}: showing the demo estate"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,15 +115,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        endpoints, fallback_note = endpoints_for(args)
-    except config_mod.ConfigError as exc:
+        endpoints, fallback_note = _endpoints(args)
+    except (config_mod.ConfigError, NoEndpoints) as exc:
         print(f"hybridview: {exc}", file=sys.stderr)
         return EXIT_UNKNOWN
     if fallback_note:
         print(f"hybridview: {fallback_note}", file=sys.stderr)
     if args.command == "status":
-        return run_status(args, endpoints)
-    from hybridview.ui.app import run_gui, run_screenshot
+        from hybridview.cli.status import run_status
+
+        return _exit_now_if_calls_are_stuck(_run_headless(run_status(args, endpoints)))
+    if args.command == "watch":
+        from hybridview.cli.watch import run_watch
+
+        return _exit_now_if_calls_are_stuck(_run_headless(run_watch(args, endpoints, sys.stdout)))
+    from hybridview.cli.gui import run_gui, run_screenshot
 
     if args.command == "screenshot":
         return run_screenshot(endpoints, args.out, args.size)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from hybridview.core.identity import ClusterRef, ClusterSelector, InstanceRef, NodeRef, VmRef
 from hybridview.core.model import (
     Cluster,
     ComputeNode,
@@ -26,28 +27,18 @@ _LEGACY_NODENAME = re.compile(r"^(?P<moref>domain-c\d+)\((?P<name>.*)\)$")
 
 
 @dataclass(frozen=True, slots=True)
-class ClusterRef:
-    vcenter: str
-    moref: str
-
-    @property
-    def key(self) -> str:
-        return f"{self.vcenter}/{self.moref}"
-
-
-@dataclass(frozen=True, slots=True)
 class Correlation:
-    node_to_cluster: Mapping[str, ClusterRef]
-    cluster_to_node: Mapping[ClusterRef, str]
-    unmatched_vmware_nodes: tuple[str, ...]
-    vm_by_instance: Mapping[str, VirtualMachine]
-    instance_by_vm: Mapping[tuple[str, str], Instance]
+    node_to_cluster: Mapping[NodeRef, ClusterRef]
+    cluster_to_node: Mapping[ClusterRef, NodeRef]
+    unmatched_vmware_nodes: tuple[NodeRef, ...]
+    vm_by_instance: Mapping[InstanceRef, VirtualMachine]
+    instance_by_vm: Mapping[VmRef, Instance]
 
     def cluster_for(self, node: ComputeNode) -> ClusterRef | None:
-        return self.node_to_cluster.get(node.key)
+        return self.node_to_cluster.get(node.ref)
 
-    def node_for(self, cluster: Cluster) -> str | None:
-        return self.cluster_to_node.get(ClusterRef(cluster.vcenter, cluster.moref))
+    def node_for(self, cluster: Cluster) -> NodeRef | None:
+        return self.cluster_to_node.get(cluster.ref)
 
 
 def split_vmware_nodename(nodename: str) -> tuple[str, str] | None:
@@ -61,7 +52,7 @@ def split_vmware_nodename(nodename: str) -> tuple[str, str] | None:
 def _match_node(
     node: ComputeNode,
     vcenters: Iterable[VCenterSnapshot],
-    node_map: Mapping[str, str],
+    node_map: Mapping[str, ClusterSelector],
 ) -> ClusterRef | None:
     vcenters = tuple(vcenters)
     parsed = split_vmware_nodename(node.hypervisor_hostname)
@@ -70,58 +61,54 @@ def _match_node(
         for vc in vcenters:
             if vc.instance_uuid.lower() == uuid.lower() and any(c.moref == moref for c in vc.clusters):
                 return ClusterRef(vc.vcenter, moref)
-    mapped = node_map.get(node.hypervisor_hostname)
-    if mapped:
-        return _resolve_mapping(mapped, vcenters)
+    selector = node_map.get(node.hypervisor_hostname)
+    if selector is not None:
+        return _resolve_selector(selector, vcenters)
     legacy = _LEGACY_NODENAME.match(node.hypervisor_hostname)
     if legacy:
         matches = [
-            ClusterRef(vc.vcenter, c.moref)
-            for vc in vcenters
-            for c in vc.clusters
-            if c.moref == legacy["moref"] and c.name == legacy["name"]
+            c.ref for vc in vcenters for c in vc.clusters if c.moref == legacy["moref"] and c.name == legacy["name"]
         ]
         if len(matches) == 1:
             return matches[0]
     return None
 
 
-def _resolve_mapping(target: str, vcenters: Iterable[VCenterSnapshot]) -> ClusterRef | None:
-    """``"<vcenter name>/<cluster name or moref>"`` -> that cluster, if it exists."""
-    vc_name, _, cluster = target.partition("/")
+def _resolve_selector(selector: ClusterSelector, vcenters: Iterable[VCenterSnapshot]) -> ClusterRef | None:
+    """The configured cluster (by moref or name) of the configured vCenter, if it exists."""
     for vc in vcenters:
-        if vc.vcenter != vc_name:
+        if vc.vcenter != selector.vcenter:
             continue
         for c in vc.clusters:
-            if cluster in (c.moref, c.name):
-                return ClusterRef(vc.vcenter, c.moref)
+            if selector.cluster in (c.moref, c.name):
+                return c.ref
     return None
 
 
 def correlate(estate: Estate) -> Correlation:
-    node_to_cluster: dict[str, ClusterRef] = {}
-    unmatched: list[str] = []
+    node_to_cluster: dict[NodeRef, ClusterRef] = {}
+    unmatched: list[NodeRef] = []
     for snap in estate.openstack:
         for node in snap.nodes:
             if not node.is_vmware:
                 continue
-            ref = _match_node(node, estate.vcenters, estate.node_map)
-            if ref is None:
-                unmatched.append(node.key)
+            cluster = _match_node(node, estate.vcenters, estate.node_map)
+            if cluster is None:
+                unmatched.append(node.ref)
             else:
-                node_to_cluster[node.key] = ref
+                node_to_cluster[node.ref] = cluster
     vms = {vm.instance_uuid.lower(): vm for vc in estate.vcenters for vm in vc.vms if vm.instance_uuid}
-    vm_by_instance: dict[str, VirtualMachine] = {}
-    instance_by_vm: dict[tuple[str, str], Instance] = {}
+    vm_by_instance: dict[InstanceRef, VirtualMachine] = {}
+    instance_by_vm: dict[VmRef, Instance] = {}
     for snap in estate.openstack:
         for inst in snap.instances:
             vm = vms.get(inst.id.lower())
             if vm is not None:
-                vm_by_instance[inst.id] = vm
-                instance_by_vm[(vm.vcenter, vm.moref)] = inst
+                vm_by_instance[inst.ref] = vm
+                instance_by_vm[vm.ref] = inst
     return Correlation(
         node_to_cluster=node_to_cluster,
-        cluster_to_node={ref: key for key, ref in node_to_cluster.items()},
+        cluster_to_node={cluster: node for node, cluster in node_to_cluster.items()},
         unmatched_vmware_nodes=tuple(unmatched),
         vm_by_instance=vm_by_instance,
         instance_by_vm=instance_by_vm,
@@ -133,5 +120,5 @@ def instances_hit_by_host(host: EsxiHost, vcenter: VCenterSnapshot, correlation:
     return tuple(
         inst
         for vm in vcenter.vms
-        if vm.host_moref == host.moref and (inst := correlation.instance_by_vm.get((vm.vcenter, vm.moref))) is not None
+        if vm.host_moref == host.moref and (inst := correlation.instance_by_vm.get(vm.ref)) is not None
     )

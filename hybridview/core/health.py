@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from hybridview.core.correlation import ClusterRef, Correlation, correlate
+from hybridview.core.correlation import Correlation, correlate
+from hybridview.core.identity import ClusterRef, HostRef, NodeRef, Ref
 from hybridview.core.model import (
     Cluster,
     ComputeNode,
@@ -64,7 +65,7 @@ class FailedHost:
     name: str
     reason: str
     advice: str
-    key: str
+    ref: NodeRef | HostRef
     owner: str  # cloud or vCenter name
     affected_instances: int = 0
 
@@ -72,39 +73,14 @@ class FailedHost:
 @dataclass(frozen=True, slots=True)
 class HealthReport:
     overall: Overall
-    items: Mapping[str, ItemHealth]
+    items: Mapping[Ref, ItemHealth]
     failed_hosts: tuple[FailedHost, ...]
     correlation: Correlation
-    instance_counts: Mapping[str, int] = field(default_factory=dict)
-    vm_counts: Mapping[str, int] = field(default_factory=dict)
+    instance_counts: Mapping[NodeRef, int] = field(default_factory=dict)
+    vm_counts: Mapping[HostRef, int] = field(default_factory=dict)
 
-    def of(self, key: str) -> ItemHealth:
-        return self.items.get(key, HEALTHY)
-
-
-def nova_node_key(node: ComputeNode) -> str:
-    return nova_key(node.key)
-
-
-def nova_key(node_key: str) -> str:
-    """The item key of a node given as ``"<cloud>/<hypervisor_hostname>"``."""
-    return f"nova:{node_key}"
-
-
-def nova_cloud_key(cloud: str) -> str:
-    return f"nova:{cloud}"
-
-
-def vcenter_key(vcenter: str) -> str:
-    return f"vc:{vcenter}"
-
-
-def vsphere_key(vcenter: str, moref: str) -> str:
-    return f"vc:{vcenter}/{moref}"
-
-
-def instance_key(inst: Instance) -> str:
-    return f"inst:{inst.cloud}/{inst.id}"
+    def of(self, ref: Ref) -> ItemHealth:
+        return self.items.get(ref, HEALTHY)
 
 
 NOT_RESPONDING = "notResponding"
@@ -118,11 +94,12 @@ EVACUATION_TASK_STATES = frozenset({"rebuilding", "rebuild_spawning", "rebuild_b
 class _Collector:
     def __init__(self, estate: Estate) -> None:
         self.stale_endpoints = {e.name for e in estate.endpoints if not e.ok}
-        self.items: dict[str, ItemHealth] = {}
+        self.items: dict[Ref, ItemHealth] = {}
         self.failed: list[FailedHost] = []
 
-    def put(self, key: str, owner: str, reasons: list[tuple[Severity, str]]) -> None:
-        stale = owner in self.stale_endpoints
+    def put(self, ref: Ref, reasons: list[tuple[Severity, str]]) -> None:
+        """Record the item's health; stale when the endpoint that reports it is."""
+        stale = ref.endpoint.name in self.stale_endpoints
         if not reasons and not stale:
             return
         severity = max((s for s, _ in reasons), default=Severity.OK)
@@ -130,17 +107,17 @@ class _Collector:
             severity = max(severity, Severity.STALE)
         if severity is Severity.OK:
             return
-        self.items[key] = ItemHealth(severity, tuple(r for _, r in reasons), stale)
+        self.items[ref] = ItemHealth(severity, tuple(r for _, r in reasons), stale)
 
 
 def evaluate(estate: Estate, correlation: Correlation | None = None) -> HealthReport:
     corr = correlation or correlate(estate)
     col = _Collector(estate)
-    instance_counts: dict[str, int] = {}
-    vm_counts: dict[str, int] = {}
+    instance_counts: dict[NodeRef, int] = {}
+    vm_counts: dict[HostRef, int] = {}
     for vc in estate.vcenters:
         vm_counts.update(_evaluate_vcenter(vc, corr, col))
-    cluster_health = {k: v for k, v in col.items.items() if k.startswith("vc:")}
+    cluster_health = {ref: h for ref, h in col.items.items() if isinstance(ref, ClusterRef)}
     for snap in estate.openstack:
         instance_counts.update(_evaluate_cloud(snap, corr, cluster_health, col))
     return HealthReport(
@@ -170,24 +147,24 @@ def _overall(estate: Estate, col: _Collector) -> Overall:
 def _evaluate_cloud(
     snap: OpenStackSnapshot,
     corr: Correlation,
-    cluster_health: Mapping[str, ItemHealth],
+    cluster_health: Mapping[ClusterRef, ItemHealth],
     col: _Collector,
-) -> dict[str, int]:
+) -> dict[NodeRef, int]:
     per_node = Counter(i.node for i in snap.instances)
-    counts: dict[str, int] = {}
+    counts: dict[NodeRef, int] = {}
     worst = Severity.OK
     for node in snap.nodes:
         n_instances = per_node.get(node.hypervisor_hostname, 0)
-        counts[nova_node_key(node)] = n_instances
+        counts[node.ref] = n_instances
         reasons = _node_reasons(node, n_instances, corr.cluster_for(node), cluster_health, col)
-        col.put(nova_node_key(node), snap.cloud, reasons)
+        col.put(node.ref, reasons)
         worst = max([worst, *(s for s, _ in reasons)])
     failed_nodes = {n.hypervisor_hostname: n for n in snap.nodes if n.state == "down" or n.forced_down}
     for inst in snap.instances:
         if inst.status == "ERROR" or inst.task_state or inst.node in failed_nodes or snap.cloud in col.stale_endpoints:
-            col.put(instance_key(inst), snap.cloud, _instance_reasons(inst, failed_nodes))
+            col.put(inst.ref, _instance_reasons(inst, failed_nodes))
     cloud_reasons = [(worst, "some compute nodes need attention")] if worst > Severity.OK else []
-    col.put(nova_cloud_key(snap.cloud), snap.cloud, cloud_reasons)
+    col.put(snap.ref, cloud_reasons)
     return counts
 
 
@@ -195,7 +172,7 @@ def _node_reasons(
     node: ComputeNode,
     n_instances: int,
     cluster: ClusterRef | None,
-    cluster_health: Mapping[str, ItemHealth],
+    cluster_health: Mapping[ClusterRef, ItemHealth],
     col: _Collector,
 ) -> list[tuple[Severity, str]]:
     reasons: list[tuple[Severity, str]] = []
@@ -203,7 +180,7 @@ def _node_reasons(
         reason, advice = _nova_failure_text(node, n_instances, cluster)
         reasons.append((Severity.CRITICAL, reason))
         col.failed.append(
-            FailedHost("nova", node.hypervisor_hostname, reason, advice, nova_node_key(node), node.cloud, n_instances)
+            FailedHost("nova", node.hypervisor_hostname, reason, advice, node.ref, node.cloud, n_instances)
         )
     if node.status == "disabled":
         why = f": {node.disabled_reason}" if node.disabled_reason else ""
@@ -211,7 +188,7 @@ def _node_reasons(
     if node.is_vmware and cluster is None:
         reasons.append((Severity.WARNING, "vmwareapi node, but no matching vCenter cluster was found"))
     if cluster is not None:
-        ch = cluster_health.get(vsphere_key(cluster.vcenter, cluster.moref))
+        ch = cluster_health.get(cluster)
         if ch is not None and ch.severity >= Severity.WARNING:
             reasons.append((Severity.WARNING, f"vCenter cluster {cluster.moref}: {ch.summary}"))
     return reasons
@@ -265,27 +242,27 @@ def _instance_reasons(inst: Instance, failed_nodes: Mapping[str, ComputeNode]) -
 # --- vSphere side -----------------------------------------------------------
 
 
-def _evaluate_vcenter(vc: VCenterSnapshot, corr: Correlation, col: _Collector) -> dict[str, int]:
+def _evaluate_vcenter(vc: VCenterSnapshot, corr: Correlation, col: _Collector) -> dict[HostRef, int]:
     vms_per_host = Counter(vm.host_moref for vm in vc.vms)
-    counts = {vsphere_key(vc.vcenter, h.moref): vms_per_host.get(h.moref, 0) for h in vc.hosts}
+    counts = {h.ref: vms_per_host.get(h.moref, 0) for h in vc.hosts}
     clusters = {c.moref: c for c in vc.clusters}
     for host in vc.hosts:
         cluster = clusters.get(host.cluster_moref or "")
         reasons = _host_reasons(vc, host, cluster, vms_per_host.get(host.moref, 0), corr, col)
-        col.put(vsphere_key(vc.vcenter, host.moref), vc.vcenter, reasons)
+        col.put(host.ref, reasons)
     for cluster in vc.clusters:
         members = [h for h in vc.hosts if h.cluster_moref == cluster.moref]
-        col.put(vsphere_key(vc.vcenter, cluster.moref), vc.vcenter, _cluster_reasons(cluster, members))
+        col.put(cluster.ref, _cluster_reasons(cluster, members))
     failed_hosts = {h.moref: h for h in vc.hosts if h.connection_state == NOT_RESPONDING}
     stale = vc.vcenter in col.stale_endpoints
     for vm in vc.vms:
         failed = failed_hosts.get(vm.host_moref or "")
         if failed is not None:
-            col.put(vsphere_key(vc.vcenter, vm.moref), vc.vcenter, [_stranded_vm_reason(failed)])
+            col.put(vm.ref, [_stranded_vm_reason(failed)])
         elif stale:  # last known state only: never shown as healthy
-            col.put(vsphere_key(vc.vcenter, vm.moref), vc.vcenter, [])
-    worst = max((col.items[k].severity for k in counts if k in col.items), default=Severity.OK)
-    col.put(vcenter_key(vc.vcenter), vc.vcenter, [(worst, "some hosts need attention")] if worst else [])
+            col.put(vm.ref, [])
+    worst = max((col.items[ref].severity for ref in counts if ref in col.items), default=Severity.OK)
+    col.put(vc.ref, [(worst, "some hosts need attention")] if worst else [])
     return counts
 
 
@@ -312,12 +289,8 @@ def _host_reasons(
             reason += f" (vSphere HA: {host.das_state})"
         advice = _esxi_failure_advice(host, cluster, n_vms, corr)
         reasons.append((Severity.CRITICAL, reason))
-        affected = sum(
-            1 for vm in vc.vms if vm.host_moref == host.moref and (vc.vcenter, vm.moref) in corr.instance_by_vm
-        )
-        col.failed.append(
-            FailedHost("esxi", host.name, reason, advice, vsphere_key(vc.vcenter, host.moref), vc.vcenter, affected)
-        )
+        affected = sum(1 for vm in vc.vms if vm.host_moref == host.moref and vm.ref in corr.instance_by_vm)
+        col.failed.append(FailedHost("esxi", host.name, reason, advice, host.ref, vc.vcenter, affected))
     elif host.overall_status == "red":
         reasons.append((Severity.CRITICAL, "overall status red"))
     elif host.overall_status == "yellow":

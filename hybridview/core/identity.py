@@ -3,10 +3,12 @@
 Text is ``<kind>:<scope>/<local>`` (``node:prod/cmp-001``, ``host:vc-east/host-12``), with each
 part percent-encoded so a name holding ``/`` or ``:`` still round-trips. ``ref_text`` writes
 it, ``parse_ref`` reads it back; no other module builds or splits key strings.
+``parse_cluster_selector`` reads the config's ``node_map`` targets the same way, once, at the edge.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 from urllib.parse import quote, unquote
@@ -20,6 +22,18 @@ def _part(text: str) -> str:
     return quote(text, safe="")
 
 
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _unpart(part: str, text: str) -> str:
+    if _BAD_ESCAPE.search(part):
+        raise RefError(f"bad percent-escape in {text!r} (a literal % is written %25)")
+    try:
+        return unquote(part, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise RefError(f"percent-escapes in {text!r} are not UTF-8") from exc
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class EndpointRef:
     """A Nova cloud or a vCenter, by its configured name (unique across both)."""
@@ -29,6 +43,11 @@ class EndpointRef:
 
     def text(self) -> str:
         return f"{self.KIND}:{_part(self.name)}"
+
+    @property
+    def endpoint(self) -> EndpointRef:
+        """Itself: every identity names the endpoint that reports it."""
+        return self
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -125,11 +144,31 @@ def parse_ref(text: str) -> Ref:
     if kind == EndpointRef.KIND:
         if "/" in rest:
             raise RefError(f"not an endpoint identity: {text!r}")
-        return EndpointRef(unquote(rest))
+        return EndpointRef(_unpart(rest, text))
     cls = _SCOPED.get(kind)
     if cls is None:
         raise RefError(f"unknown identity kind {kind!r} in {text!r}")
     scope, sep, local = rest.partition("/")
     if not sep or not scope or not local or "/" in local:
         raise RefError(f"not a {kind} identity: {text!r} (expected {kind}:<scope>/<id>)")
-    return cls(unquote(scope), unquote(local))
+    return cls(_unpart(scope, text), _unpart(local, text))
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSelector:
+    """A configured ``node_map`` target: a cluster of one vCenter, by its name or its moref.
+
+    Not an identity: it names a cluster the way an operator wrote it; correlation resolves it
+    to that cluster's ``ClusterRef`` when the vCenter has such a cluster.
+    """
+
+    vcenter: str
+    cluster: str  # cluster name or moref
+
+
+def parse_cluster_selector(text: str) -> ClusterSelector:
+    """``"<vcenter name>/<cluster name or moref>"`` (plain text, split at the first ``/``)."""
+    vcenter, sep, cluster = text.partition("/")
+    if not sep or not vcenter or not cluster:
+        raise RefError(f"not a cluster selector: {text!r} (expected <vcenter name>/<cluster name or moref>)")
+    return ClusterSelector(vcenter, cluster)

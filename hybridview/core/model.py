@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+
+from hybridview.core.identity import ClusterRef, ClusterSelector, EndpointRef, HostRef, InstanceRef, NodeRef, VmRef
 
 VMWARE_HYPERVISOR_TYPE = "VMware vCenter Server"
 
@@ -49,8 +52,8 @@ class ComputeNode:
         return self.hypervisor_type == VMWARE_HYPERVISOR_TYPE
 
     @property
-    def key(self) -> str:
-        return f"{self.cloud}/{self.hypervisor_hostname}"
+    def ref(self) -> NodeRef:
+        return NodeRef(self.cloud, self.hypervisor_hostname)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,15 @@ class Instance:
     flavor: str | None
     boot_from_volume: bool
     availability_zone: str | None = None
+
+    @property
+    def ref(self) -> InstanceRef:
+        return InstanceRef(self.cloud, self.id)
+
+    @property
+    def node_ref(self) -> NodeRef | None:
+        """The compute node Nova places it on, if any."""
+        return NodeRef(self.cloud, self.node) if self.node else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +116,10 @@ class OpenStackSnapshot:
     migrations: tuple[Migration, ...]
     microversion: str | None = None
 
+    @property
+    def ref(self) -> EndpointRef:
+        return EndpointRef(self.cloud)
+
 
 @dataclass(frozen=True, slots=True)
 class Cluster:
@@ -114,6 +130,10 @@ class Cluster:
     drs_enabled: bool
     admission_control: bool | None = None
     datacenter: str | None = None
+
+    @property
+    def ref(self) -> ClusterRef:
+        return ClusterRef(self.vcenter, self.moref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +156,10 @@ class EsxiHost:
     def responding(self) -> bool:
         return self.connection_state == "connected"
 
+    @property
+    def ref(self) -> HostRef:
+        return HostRef(self.vcenter, self.moref)
+
 
 @dataclass(frozen=True, slots=True)
 class VirtualMachine:
@@ -148,6 +172,15 @@ class VirtualMachine:
     datastores: tuple[str, ...] = ()
     vcpus: int | None = None
     memory_mb: int | None = None
+
+    @property
+    def ref(self) -> VmRef:
+        return VmRef(self.vcenter, self.moref)
+
+    @property
+    def host_ref(self) -> HostRef | None:
+        """The ESXi host it runs on, if vCenter says."""
+        return HostRef(self.vcenter, self.host_moref) if self.host_moref else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +220,10 @@ class VCenterSnapshot:
     events: tuple[VSphereEvent, ...] = ()
     version: str | None = None
 
+    @property
+    def ref(self) -> EndpointRef:
+        return EndpointRef(self.vcenter)
+
 
 @dataclass(frozen=True, slots=True)
 class EndpointStatus:
@@ -200,6 +237,10 @@ class EndpointStatus:
     last_attempt: datetime | None = None
     warnings: tuple[str, ...] = ()
 
+    @property
+    def ref(self) -> EndpointRef:
+        return EndpointRef(self.name)
+
 
 @dataclass(frozen=True, slots=True)
 class Estate:
@@ -208,7 +249,12 @@ class Estate:
     openstack: tuple[OpenStackSnapshot, ...] = ()
     vcenters: tuple[VCenterSnapshot, ...] = ()
     endpoints: tuple[EndpointStatus, ...] = ()
-    node_map: dict[str, str] = field(default_factory=dict)
+    node_map: Mapping[str, ClusterSelector] = field(default_factory=dict)  # hypervisor_hostname -> cluster
 
     def endpoint(self, name: str) -> EndpointStatus | None:
         return next((e for e in self.endpoints if e.name == name), None)
+
+    @property
+    def every_endpoint_answered(self) -> bool:
+        """Every endpoint's first read has finished, well or not."""
+        return all(e.last_attempt is not None for e in self.endpoints)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from hybridview.backends.base import BackendError, OpenStackBackend, VCenterBackend
 from hybridview.core.health import evaluate
+from hybridview.core.identity import ClusterSelector
 from hybridview.core.model import EndpointKind, EndpointStatus, Estate, OpenStackSnapshot, VCenterSnapshot
 from hybridview.core.view import EstateView
 
@@ -38,7 +39,7 @@ class EstateRefresher:
         vcenters: Sequence[VCenterBackend],
         executor: Executor,
         *,
-        node_map: dict[str, str] | None = None,
+        node_map: Mapping[str, ClusterSelector] | None = None,
         timeout_seconds: float = 60.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -66,10 +67,26 @@ class EstateRefresher:
 
     async def refresh(self, skip: Collection[str] = ()) -> EstateView:
         """Fetch every endpoint (but those in ``skip``) concurrently; one failure never hides the others."""
-        jobs = [self._refresh_one(b, b.fetch, self._keep_openstack) for b in self.openstack if b.name not in skip]
-        jobs += [self._refresh_one(b, b.fetch, self._keep_vcenter) for b in self.vcenters if b.name not in skip]
-        await asyncio.gather(*jobs)
+        await asyncio.gather(*(self.read(b.name) for b in self._backends() if b.name not in skip))
         return await self.evaluate()
+
+    async def read(self, name: str) -> None:
+        """One endpoint's full read, kept (or marked failed) as soon as it completes."""
+        backend = self.backend(name)
+        if isinstance(backend, VCenterBackend):
+            await self._refresh_one(backend, backend.fetch, self._keep_vcenter)
+        else:
+            await self._refresh_one(backend, backend.fetch, self._keep_openstack)
+
+    def backend(self, name: str) -> OpenStackBackend | VCenterBackend:
+        return next(b for b in self._backends() if b.name == name)
+
+    def endpoint_names(self) -> list[str]:
+        return [b.name for b in self._backends()]
+
+    def reading(self, name: str) -> bool:
+        """Whether a full read of this endpoint is still under way (or hung past its timeout)."""
+        return name in self._in_flight
 
     async def evaluate(self) -> EstateView:
         estate = self.estate()
@@ -124,8 +141,7 @@ class EstateRefresher:
         return [*self.openstack, *self.vcenters]
 
     def _warnings_of(self, name: str) -> tuple[str, ...]:
-        backend = next((b for b in self._backends() if b.name == name), None)
-        return backend.warnings if backend else ()
+        return self.backend(name).warnings
 
     def _mark_ok(self, name: str, warnings: tuple[str, ...]) -> None:
         now = self._clock()
@@ -135,7 +151,11 @@ class EstateRefresher:
 
     def close(self) -> None:
         for backend in self._backends():
-            try:
-                backend.close()
-            except Exception:
-                log.warning("closing %s failed", backend.name, exc_info=True)
+            close_backend(backend)
+
+
+def close_backend(backend: OpenStackBackend | VCenterBackend) -> None:
+    try:
+        backend.close()
+    except Exception:
+        log.warning("closing %s failed", backend.name, exc_info=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from hybridview.backends.base import OpenStackBackend, VCenterBackend
 from hybridview.config import Config
+from hybridview.core.identity import ClusterSelector
 from hybridview.sim import SimEstate, SimSize
 from hybridview.sim.backends import demo_backends
 
@@ -14,7 +16,7 @@ from hybridview.sim.backends import demo_backends
 class Endpoints:
     openstack: list[OpenStackBackend]
     vcenters: list[VCenterBackend]
-    node_map: dict[str, str] = field(default_factory=dict)
+    node_map: Mapping[str, ClusterSelector] = field(default_factory=dict)
     demo: SimEstate | None = None
     refresh_seconds: float = 30.0
 

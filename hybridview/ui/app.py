@@ -10,7 +10,9 @@ import sys
 from PySide6.QtCore import QSize, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
-from hybridview.ui.controller import RefreshController
+from hybridview.service.monitor import EstateMonitor
+from hybridview.service.tasks import install_exception_hooks
+from hybridview.ui.bridge import MonitorBridge
 from hybridview.ui.icons import style_sheet
 from hybridview.ui.main_window import MainWindow
 from hybridview.service.wiring import Endpoints
@@ -44,10 +46,10 @@ def application() -> QApplication:
     return app
 
 
-def build_window(endpoints: Endpoints, note: str | None = None) -> tuple[MainWindow, RefreshController]:
-    controller = RefreshController(endpoints)
-    window = MainWindow(controller, note)
-    return window, controller
+def build_window(endpoints: Endpoints, note: str | None = None) -> tuple[MainWindow, MonitorBridge]:
+    bridge = MonitorBridge(EstateMonitor(endpoints))
+    window = MainWindow(bridge, note)
+    return window, bridge
 
 
 def run_gui(endpoints: Endpoints, note: str | None) -> int:
@@ -57,6 +59,7 @@ def run_gui(endpoints: Endpoints, note: str | None) -> int:
     app.setQuitOnLastWindowClosed(False)  # the loop must outlive the window to close the backends
 
     async def main() -> None:
+        install_exception_hooks(asyncio.get_running_loop())
         window, controller = build_window(endpoints, note)
         window.resize(1600, 1000)
         closed = asyncio.Event()
@@ -92,11 +95,12 @@ def run_screenshot(endpoints: Endpoints, out: str, size_text: str) -> int:
     result: list[int] = []
 
     async def main() -> None:
+        install_exception_hooks(asyncio.get_running_loop())
         window, controller = build_window(endpoints)
         window.resize(size)
         window.show()
         ready = asyncio.Event()
-        controller.presentation_ready.connect(lambda _p: ready.set())
+        controller.presentation_ready.connect(lambda p: ready.set() if p.view.estate.every_endpoint_answered else None)
         controller.start()
         try:
             await asyncio.wait_for(ready.wait(), 120)

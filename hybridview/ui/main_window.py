@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hybridview.core.health import Overall, Severity, nova_key, vsphere_key
-from hybridview.ui.controller import RefreshController
+from hybridview.core.health import Overall, Severity
+from hybridview.core.identity import ClusterRef, NodeRef, Ref
+from hybridview.ui.bridge import MonitorBridge
 from hybridview.views.details import details_html
 from hybridview.ui.icons import icon
 from hybridview.views.presentation import INSTANCE_COLUMNS, NOVA_COLUMNS, VCENTER_COLUMNS, Presentation, instance_rows
@@ -69,7 +70,7 @@ def _pane(title: str, body: QWidget) -> QWidget:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, controller: RefreshController, note: str | None = None) -> None:
+    def __init__(self, controller: MonitorBridge, note: str | None = None) -> None:
         super().__init__()
         self.controller = controller
         self.setWindowTitle("hybridview")
@@ -87,10 +88,10 @@ class MainWindow(QMainWindow):
         self.alert.setWordWrap(True)
         self.instance_title = QLabel("Instances / VMs")
         self.instance_title.setObjectName("paneTitle")
-        self._selected_key: str | None = None
+        self._selected_key: Ref | None = None
         self._syncing = False
         self._first = True
-        self._expanded_once: set[str] = set()
+        self._expanded_once: set[Ref] = set()
         self._fit_instances = True
         self._build_layout(note)
         self._build_actions()
@@ -103,6 +104,7 @@ class MainWindow(QMainWindow):
         )
         controller.presentation_ready.connect(self.show_presentation)
         controller.busy_changed.connect(self._on_busy)
+        controller.fault_changed.connect(self._on_fault)
 
     # -- construction ------------------------------------------------------------------
 
@@ -177,6 +179,10 @@ class MainWindow(QMainWindow):
 
     # -- updates -------------------------------------------------------------------------
 
+    def _on_fault(self, _fault: str | None) -> None:
+        if self.controller.latest is not None:
+            self._show_alert(self.controller.latest)
+
     def _on_busy(self, busy: bool) -> None:
         self.refresh_action.setEnabled(not busy)
         self.refresh_action.setText("Refreshing…" if busy else "Refresh now")
@@ -191,7 +197,7 @@ class MainWindow(QMainWindow):
             self._first = False
             failed = p.view.health.failed_hosts
             if failed:
-                self.select_key(failed[0].key)
+                self.select_key(failed[0].ref)
         self._show_selection(p)
 
     def _expand_new_top_rows(self) -> None:
@@ -218,6 +224,9 @@ class MainWindow(QMainWindow):
         stale = [e.name for e in p.view.estate.endpoints if not e.ok]
         failed = health.failed_hosts
         parts = []
+        fault = self.controller.fault
+        if fault:  # the app itself failed: the panes may be older than they look
+            parts.append(f"✖ {fault}; the panes may be out of date")
         if failed:
             names = ", ".join(f"{f.name} ({f.layer})" for f in failed[:4]) + ("…" if len(failed) > 4 else "")
             parts.append(f"✖ {len(failed)} failed host(s): {names}")
@@ -229,7 +238,7 @@ class MainWindow(QMainWindow):
                 if health.overall is Overall.OK
                 else "⚠ Some items need attention"
             )
-        level = "critical" if failed else ("warning" if stale or health.overall is not Overall.OK else "ok")
+        level = "critical" if failed or fault else ("warning" if stale or health.overall is not Overall.OK else "ok")
         self.alert.setText("    ".join(parts))
         self.alert.setProperty("level", level)
         self.alert.style().unpolish(self.alert)
@@ -237,7 +246,7 @@ class MainWindow(QMainWindow):
 
     # -- selection ---------------------------------------------------------------------
 
-    def select_key(self, key: str) -> None:
+    def select_key(self, key: Ref) -> None:
         for view, model in ((self.nova_view, self.nova_model), (self.vcenter_view, self.vcenter_model)):
             index = model.index_of(key)
             if index.isValid():
@@ -256,7 +265,7 @@ class MainWindow(QMainWindow):
 
     def _on_selected(self, current: QModelIndex, source: QTreeView) -> None:
         self._fit_instances = True
-        key = current.data(KEY_ROLE) if current.isValid() else None
+        key: Ref | None = current.data(KEY_ROLE) if current.isValid() else None
         self._selected_key = key
         p = self.controller.latest
         if p is None:
@@ -269,18 +278,16 @@ class MainWindow(QMainWindow):
                 self._syncing = False
         self._show_selection(p)
 
-    def _select_counterpart(self, p: Presentation, key: str, source: QTreeView) -> None:
+    def _select_counterpart(self, p: Presentation, key: Ref, source: QTreeView) -> None:
         corr = p.view.health.correlation
-        if source is self.nova_view and key in p.nodes:
-            ref = corr.cluster_for(p.nodes[key])
-            if ref is not None:
-                self._reveal(self.vcenter_view, self.vcenter_model.index_of(vsphere_key(ref.vcenter, ref.moref)))
-        elif source is self.vcenter_view:
-            node_key = next(
-                (nk for nk, ref in corr.node_to_cluster.items() if vsphere_key(ref.vcenter, ref.moref) == key), None
-            )
-            if node_key is not None:
-                self._reveal(self.nova_view, self.nova_model.index_of(nova_key(node_key)))
+        if source is self.nova_view and isinstance(key, NodeRef):
+            cluster = corr.node_to_cluster.get(key)
+            if cluster is not None:
+                self._reveal(self.vcenter_view, self.vcenter_model.index_of(cluster))
+        elif source is self.vcenter_view and isinstance(key, ClusterRef):
+            node = corr.cluster_to_node.get(key)
+            if node is not None:
+                self._reveal(self.nova_view, self.nova_model.index_of(node))
         self._selected_key = key
 
     def _show_selection(self, p: Presentation) -> None:

@@ -11,9 +11,10 @@ from typing import Any
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QIcon
 
+from hybridview.core.identity import Ref
 from hybridview.views.rows import Row
 
-KEY_ROLE = Qt.ItemDataRole.UserRole + 1
+KEY_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's identity, the Ref object itself (PySide6 hands it back as is)
 SEVERITY_ROLE = Qt.ItemDataRole.UserRole + 2
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -45,7 +46,7 @@ class DiffTreeModel(QAbstractItemModel):
         self._headers = tuple(headers)
         self._icon_for = icon_for
         self._root = _Node(None, None)
-        self._by_key: dict[str, _Node] = {}
+        self._by_key: dict[Ref, _Node] = {}
 
     # -- reading -----------------------------------------------------------------
 
@@ -105,17 +106,17 @@ class DiffTreeModel(QAbstractItemModel):
             return int(row.severity)
         return None
 
-    def index_of(self, key: str) -> QModelIndex:
+    def index_of(self, key: Ref) -> QModelIndex:
         node = self._by_key.get(key)
         if node is None or node.parent is None:
             return QModelIndex()
         return self.createIndex(node.position(), 0, node)
 
-    def row_for(self, key: str) -> Row | None:
+    def row_for(self, key: Ref) -> Row | None:
         node = self._by_key.get(key)
         return node.row if node else None
 
-    def keys(self) -> list[str]:
+    def keys(self) -> list[Ref]:
         return list(self._by_key)
 
     # -- following new rows ------------------------------------------------------------
@@ -143,7 +144,7 @@ class DiffTreeModel(QAbstractItemModel):
         if len(node.children) > len(rows):  # leftovers, e.g. from duplicate keys among siblings
             self._remove_range(node, parent_index, len(rows), len(node.children) - 1)
 
-    def _remove_missing(self, node: _Node, parent_index: QModelIndex, wanted: set[str]) -> None:
+    def _remove_missing(self, node: _Node, parent_index: QModelIndex, wanted: set[Ref]) -> None:
         position = len(node.children) - 1
         while position >= 0:
             row = node.children[position].row

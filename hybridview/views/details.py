@@ -6,8 +6,10 @@ from collections import Counter
 from html import escape
 
 from hybridview.core.correlation import instances_hit_by_host
-from hybridview.core.health import ItemHealth, Severity, nova_cloud_key, vcenter_key, vsphere_key
-from hybridview.views.presentation import Presentation
+from hybridview.core.health import ItemHealth, Severity
+from hybridview.core.identity import ClusterRef, EndpointRef, HostRef, NodeRef, Ref
+from hybridview.core.model import EndpointStatus
+from hybridview.views.presentation import Presentation, node_label
 
 _BADGE = {
     Severity.OK: ("#2e7d32", "HEALTHY"),
@@ -24,31 +26,22 @@ def _badge(health: ItemHealth) -> str:
     return f"<p><b style='color:{color}'>{text}</b>{stale}</p>" + (f"<ul>{reasons}</ul>" if reasons else "")
 
 
-def details_html(p: Presentation, key: str | None) -> str:
-    if not key:
+def details_html(p: Presentation, key: Ref | None) -> str:
+    if key is None:
         return _overview(p)
     health = p.view.health.of(key)
     advice = "".join(
-        f"<p><b>What to do:</b> {escape(f.advice)}</p>" for f in p.view.health.failed_hosts if f.key == key
+        f"<p><b>What to do:</b> {escape(f.advice)}</p>" for f in p.view.health.failed_hosts if f.ref == key
     )
-    if key in p.nodes:
+    if isinstance(key, NodeRef) and key in p.nodes:
         return _node(p, key) + _badge(health) + advice
-    if key in p.hosts:
+    if isinstance(key, HostRef) and key in p.hosts:
         return _host(p, key) + _badge(health) + advice + _alarms(p, key) + _host_events(p, key)
-    for endpoint in p.view.estate.endpoints:
-        if key in (nova_cloud_key(endpoint.name), vcenter_key(endpoint.name)):
-            last = endpoint.last_refresh.strftime("%H:%M:%S") if endpoint.last_refresh else "never"
-            state = (
-                "reachable" if endpoint.ok else f"<b style='color:#b71c1c'>STALE</b>: {escape(endpoint.error or '')}"
-            )
-            warnings = "".join(f"<p>⚠ {escape(w)}</p>" for w in endpoint.warnings)
-            return (
-                f"<h3>{escape(endpoint.name)}</h3><p>{endpoint.kind.value}: {state}<br>"
-                f"last good refresh {last}</p>{warnings}" + _badge(health)
-            )
-    if key in p.cluster_hosts:
+    if isinstance(key, EndpointRef) and (endpoint := p.view.estate.endpoint(key.name)) is not None:
+        return _endpoint(endpoint) + _badge(health)
+    if isinstance(key, ClusterRef) and key in p.cluster_hosts:
         return _cluster(p, key) + _badge(health)
-    return f"<p>{escape(key)}</p>" + _badge(health)
+    return f"<p>{escape(key.text())}</p>" + _badge(health)
 
 
 def _overview(p: Presentation) -> str:
@@ -62,7 +55,16 @@ def _overview(p: Presentation) -> str:
     return f"<h3 style='color:#b71c1c'>{len(failed)} failed host(s)</h3><ul>{items}</ul>"
 
 
-def _node(p: Presentation, key: str) -> str:
+def _endpoint(endpoint: EndpointStatus) -> str:
+    last = endpoint.last_refresh.strftime("%H:%M:%S") if endpoint.last_refresh else "never"
+    state = "reachable" if endpoint.ok else f"<b style='color:#b71c1c'>STALE</b>: {escape(endpoint.error or '')}"
+    warnings = "".join(f"<p>⚠ {escape(w)}</p>" for w in endpoint.warnings)
+    return (
+        f"<h3>{escape(endpoint.name)}</h3><p>{endpoint.kind.value}: {state}<br>last good refresh {last}</p>{warnings}"
+    )
+
+
+def _node(p: Presentation, key: NodeRef) -> str:
     node = p.nodes[key]
     ref = p.view.health.correlation.cluster_for(node)
     cluster = f"<br>proxies vCenter cluster <b>{escape(ref.moref)}</b> on {escape(ref.vcenter)}" if ref else ""
@@ -75,7 +77,7 @@ def _node(p: Presentation, key: str) -> str:
     )
 
 
-def _host(p: Presentation, key: str) -> str:
+def _host(p: Presentation, key: HostRef) -> str:
     vc, host = p.hosts[key]
     hit = instances_hit_by_host(host, vc, p.view.health.correlation)
     projects = Counter(i.project_id for i in hit)
@@ -89,22 +91,22 @@ def _host(p: Presentation, key: str) -> str:
     )
 
 
-def _cluster(p: Presentation, key: str) -> str:
+def _cluster(p: Presentation, key: ClusterRef) -> str:
     row_hosts = p.cluster_hosts[key]
     vc = p.hosts[row_hosts[0]][0] if row_hosts else None
-    cluster = next((c for c in vc.clusters if vsphere_key(vc.vcenter, c.moref) == key), None) if vc else None
+    cluster = next((c for c in vc.clusters if c.ref == key), None) if vc else None
     if cluster is None:
-        return f"<h3>{escape(key)}</h3>"
+        return f"<h3>{escape(key.text())}</h3>"
     node = p.view.health.correlation.node_for(cluster)
     return (
         f"<h3>Cluster {escape(cluster.name)}</h3><p>{escape(cluster.moref)} on {escape(cluster.vcenter)}<br>"
         f"vSphere HA {'enabled' if cluster.ha_enabled else '<b>DISABLED</b>'}, "
         f"DRS {'enabled' if cluster.drs_enabled else 'disabled'}<br>"
-        f"{len(row_hosts)} ESXi hosts · Nova node: {escape(node) if node else 'none'}</p>"
+        f"{len(row_hosts)} ESXi hosts · Nova node: {escape(node_label(node)) if node else 'none'}</p>"
     )
 
 
-def _alarms(p: Presentation, key: str) -> str:
+def _alarms(p: Presentation, key: HostRef) -> str:
     vc, host = p.hosts[key]
     triggered = [a for a in vc.alarms if a.entity_moref == host.moref]
     if not triggered:
@@ -113,7 +115,7 @@ def _alarms(p: Presentation, key: str) -> str:
     return f"<p><b>Triggered vCenter alarms</b></p><ul>{lines}</ul>"
 
 
-def _host_events(p: Presentation, key: str) -> str:
+def _host_events(p: Presentation, key: HostRef) -> str:
     vc, host = p.hosts[key]
     events = [e for e in vc.events if e.entity_moref == host.moref or host.name in e.message]
     if not events:

@@ -6,17 +6,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from hybridview.core import migration_options
-from hybridview.core.health import (
-    HealthReport,
-    ItemHealth,
-    Severity,
-    instance_key,
-    nova_cloud_key,
-    nova_key,
-    nova_node_key,
-    vcenter_key,
-    vsphere_key,
-)
+from hybridview.core.health import HealthReport, ItemHealth, Severity
+from hybridview.core.identity import ClusterRef, HostRef, NodeRef, Ref
 from hybridview.core.model import (
     ComputeNode,
     EndpointStatus,
@@ -58,11 +49,11 @@ class Presentation:
     view: EstateView
     nova_rows: tuple[Row, ...]
     vcenter_rows: tuple[Row, ...]
-    instances_by_node: dict[str, list[Instance]] = field(default_factory=dict)
-    vms_by_host: dict[str, list[VirtualMachine]] = field(default_factory=dict)
-    nodes: dict[str, ComputeNode] = field(default_factory=dict)
-    hosts: dict[str, tuple[VCenterSnapshot, EsxiHost]] = field(default_factory=dict)
-    cluster_hosts: dict[str, list[str]] = field(default_factory=dict)
+    instances_by_node: dict[NodeRef, list[Instance]] = field(default_factory=dict)
+    vms_by_host: dict[HostRef, list[VirtualMachine]] = field(default_factory=dict)
+    nodes: dict[NodeRef, ComputeNode] = field(default_factory=dict)
+    hosts: dict[HostRef, tuple[VCenterSnapshot, EsxiHost]] = field(default_factory=dict)
+    cluster_hosts: dict[ClusterRef, list[HostRef]] = field(default_factory=dict)
 
 
 def present(view: EstateView) -> Presentation:
@@ -86,20 +77,19 @@ def _short_type(node: ComputeNode) -> str:
 
 def _cloud_row(snap: OpenStackSnapshot, view: EstateView, p: Presentation) -> Row:
     health = view.health
-    by_node: dict[str, list[Instance]] = defaultdict(list)
+    by_node: dict[NodeRef | None, list[Instance]] = defaultdict(list)
     for inst in snap.instances:
-        by_node[f"{snap.cloud}/{inst.node}"].append(inst)
+        by_node[inst.node_ref].append(inst)
     children = []
     for node in sorted(snap.nodes, key=lambda n: (n.is_vmware, n.hypervisor_hostname)):
-        key = nova_node_key(node)
-        p.nodes[key] = node
-        p.instances_by_node[key] = by_node.get(node.key, [])
-        children.append(_node_row(node, key, health))
+        p.nodes[node.ref] = node
+        p.instances_by_node[node.ref] = by_node.get(node.ref, [])
+        children.append(_node_row(node, health))
     up = sum(1 for n in snap.nodes if n.state == "up" and not n.forced_down)
     status = view.estate.endpoint(snap.cloud)
-    item = health.of(nova_cloud_key(snap.cloud))
+    item = health.of(snap.ref)
     return Row(
-        key=nova_cloud_key(snap.cloud),
+        key=snap.ref,
         cells=(
             f"☁ {snap.cloud}{_stale_suffix(status)}",
             f"Nova {snap.microversion or ''}".strip(),
@@ -115,21 +105,21 @@ def _cloud_row(snap: OpenStackSnapshot, view: EstateView, p: Presentation) -> Ro
     )
 
 
-def _node_row(node: ComputeNode, key: str, health: HealthReport) -> Row:
-    item = health.of(key)
+def _node_row(node: ComputeNode, health: HealthReport) -> Row:
+    item = health.of(node.ref)
     ref = health.correlation.cluster_for(node)
     cluster = f"{ref.vcenter} / {ref.moref}" if ref else ("NOT FOUND" if node.is_vmware else "")
     status = node.status + (f": {node.disabled_reason}" if node.disabled_reason and node.status == "disabled" else "")
     state = node.state.upper() if node.state != "up" else "up"
     return Row(
-        key=key,
+        key=node.ref,
         cells=(
             node.hypervisor_hostname,
             _short_type(node),
             state,
             status,
             "FORCED DOWN" if node.forced_down else "",
-            str(health.instance_counts.get(key, 0)),
+            str(health.instance_counts.get(node.ref, 0)),
             cluster,
         ),
         severity=item.severity,
@@ -139,33 +129,32 @@ def _node_row(node: ComputeNode, key: str, health: HealthReport) -> Row:
 
 def _vcenter_row(vc: VCenterSnapshot, view: EstateView, p: Presentation) -> Row:
     health = view.health
-    by_host: dict[str, list[VirtualMachine]] = defaultdict(list)
+    by_host: dict[HostRef | None, list[VirtualMachine]] = defaultdict(list)
     for vm in vc.vms:
-        by_host[vsphere_key(vc.vcenter, vm.host_moref or "")].append(vm)
+        by_host[vm.host_ref].append(vm)
     clusters = []
     for cluster in sorted(vc.clusters, key=lambda c: c.name):
         members = sorted((h for h in vc.hosts if h.cluster_moref == cluster.moref), key=lambda h: h.name)
         host_rows = tuple(_host_row(vc, h, health, by_host, p) for h in members)
-        ckey = vsphere_key(vc.vcenter, cluster.moref)
-        p.cluster_hosts[ckey] = [r.key for r in host_rows]
-        item = health.of(ckey)
+        p.cluster_hosts[cluster.ref] = [h.ref for h in members]
+        item = health.of(cluster.ref)
         node = health.correlation.node_for(cluster)
         clusters.append(
             Row(
-                key=ckey,
+                key=cluster.ref,
                 cells=(
                     f"▣ {cluster.name} ({cluster.moref})",
                     f"{sum(1 for h in members if h.responding)}/{len(members)} connected",
                     "",
                     "",
-                    str(sum(len(by_host[r.key]) for r in host_rows)),
+                    str(sum(len(by_host[h.ref]) for h in members)),
                     f"HA {'on' if cluster.ha_enabled else 'OFF'} / DRS {'on' if cluster.drs_enabled else 'off'}",
-                    node.split("/", 1)[1] if node else "—",
+                    node.hypervisor_hostname if node else "—",
                 ),
                 severity=item.severity,
                 tooltip=_with_health(
                     f"Cluster {cluster.name}"
-                    + (f"\nproxied by Nova node {node}" if node else "\nnot proxied by any Nova node"),
+                    + (f"\nproxied by Nova node {node_label(node)}" if node else "\nnot proxied by any Nova node"),
                     item,
                 ),
                 children=host_rows,
@@ -175,10 +164,10 @@ def _vcenter_row(vc: VCenterSnapshot, view: EstateView, p: Presentation) -> Row:
         _host_row(vc, h, health, by_host, p) for h in sorted(vc.hosts, key=lambda h: h.name) if h.cluster_moref is None
     )
     status = view.estate.endpoint(vc.vcenter)
-    item = health.of(vcenter_key(vc.vcenter))
+    item = health.of(vc.ref)
     warnings = "; ".join(status.warnings) if status and status.warnings else ""
     return Row(
-        key=vcenter_key(vc.vcenter),
+        key=vc.ref,
         cells=(
             f"⛁ {vc.vcenter}{_stale_suffix(status)}",
             f"vCenter {vc.version or ''}".strip(),
@@ -198,10 +187,10 @@ def _host_row(
     vc: VCenterSnapshot,
     host: EsxiHost,
     health: HealthReport,
-    by_host: dict[str, list[VirtualMachine]],
+    by_host: dict[HostRef | None, list[VirtualMachine]],
     p: Presentation,
 ) -> Row:
-    key = vsphere_key(vc.vcenter, host.moref)
+    key = host.ref
     p.hosts[key] = (vc, host)
     p.vms_by_host[key] = by_host.get(key, [])
     item = health.of(key)
@@ -228,32 +217,41 @@ def _host_row(
 # --- lower pane ----------------------------------------------------------------
 
 
-def instance_rows(p: Presentation, key: str) -> tuple[Row, ...]:
+def node_label(node: NodeRef) -> str:
+    """How a Nova node is named to the operator: its hypervisor hostname and its cloud."""
+    return f"{node.hypervisor_hostname} ({node.cloud})"
+
+
+def instance_rows(p: Presentation, key: Ref) -> tuple[Row, ...]:
     """Rows for whatever is selected in either tree."""
-    if key in p.instances_by_node:
+    if isinstance(key, NodeRef) and key in p.instances_by_node:
         node = p.nodes[key]
         return tuple(_instance_row(p, inst, node) for inst in sorted(p.instances_by_node[key], key=lambda i: i.name))
-    host_keys = p.cluster_hosts.get(key) or ([key] if key in p.vms_by_host else [])
+    host_keys: list[HostRef] = []
+    if isinstance(key, ClusterRef):
+        host_keys = p.cluster_hosts.get(key, [])
+    elif isinstance(key, HostRef) and key in p.vms_by_host:
+        host_keys = [key]
     return tuple(
         _vm_row(p, vm, hk) for hk in host_keys for vm in sorted(p.vms_by_host.get(hk, []), key=lambda v: v.name)
     )
 
 
 def _esxi_of(p: Presentation, inst: Instance) -> str:
-    vm = p.view.health.correlation.vm_by_instance.get(inst.id)
+    vm = p.view.health.correlation.vm_by_instance.get(inst.ref)
     if vm is None:
         return ""
-    found = p.hosts.get(vsphere_key(vm.vcenter, vm.host_moref or ""))
+    found = p.hosts.get(vm.host_ref) if vm.host_ref else None
     return found[1].name if found else vm.host_moref or ""
 
 
 def _instance_row(p: Presentation, inst: Instance, node: ComputeNode | None) -> Row:
-    item = p.view.health.of(instance_key(inst))
+    item = p.view.health.of(inst.ref)
     ref = p.view.health.correlation.cluster_for(node) if node else None
     options = migration_options.move_options(inst, node, ref.moref if ref else None)
     task = f" ({inst.task_state})" if inst.task_state else ""
     return Row(
-        key=instance_key(inst),
+        key=inst.ref,
         cells=(
             inst.name,
             inst.status + task,
@@ -271,10 +269,10 @@ def _instance_row(p: Presentation, inst: Instance, node: ComputeNode | None) -> 
     )
 
 
-def _vm_row(p: Presentation, vm: VirtualMachine, host_key: str) -> Row:
+def _vm_row(p: Presentation, vm: VirtualMachine, host_key: HostRef) -> Row:
     corr = p.view.health.correlation
-    inst = corr.instance_by_vm.get((vm.vcenter, vm.moref))
-    item = p.view.health.of(vsphere_key(vm.vcenter, vm.moref))
+    inst = corr.instance_by_vm.get(vm.ref)
+    item = p.view.health.of(vm.ref)
     host = p.hosts[host_key][1].name if host_key in p.hosts else ""
     if inst is None:
         cells: tuple[str, ...] = (
@@ -289,9 +287,8 @@ def _vm_row(p: Presentation, vm: VirtualMachine, host_key: str) -> Row:
             item.summary,
             vm.moref,
         )
-        return Row(key=vsphere_key(vm.vcenter, vm.moref), cells=cells, severity=item.severity)
-    node_key = nova_key(f"{inst.cloud}/{inst.node}")
-    row = _instance_row(p, inst, p.nodes.get(node_key))
+        return Row(key=vm.ref, cells=cells, severity=item.severity)
+    row = _instance_row(p, inst, p.nodes.get(inst.node_ref) if inst.node_ref else None)
     severity = max(row.severity, item.severity)
     summary = item.summary if item.severity > row.severity else row.cells[8]
     cells = (*row.cells[:4], host, *row.cells[5:8], summary, row.cells[9])

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hybridview.core.health import Severity
+from hybridview.core.identity import Ref
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    key: str
+    key: Ref  # the identity of what the row shows
     cells: tuple[str, ...]
     severity: Severity = Severity.OK
     tooltip: str = ""

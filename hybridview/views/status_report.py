@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from hybridview.core.health import nova_node_key, vsphere_key
+from hybridview.core.identity import Ref, ref_text
 from hybridview.core.view import EstateView
 
 
@@ -14,16 +14,21 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _text(ref: Ref | None) -> str | None:
+    return ref_text(ref) if ref is not None else None
+
+
 def status_document(view: EstateView) -> dict[str, Any]:
+    """Identities appear as their text (``ref_text``): ``ref`` of each node, cluster and host, and links."""
     estate, health = view.estate, view.health
     corr = health.correlation
     nodes = []
     for snap in estate.openstack:
         for node in snap.nodes:
-            ref = corr.cluster_for(node)
-            item = health.of(nova_node_key(node))
+            item = health.of(node.ref)
             nodes.append(
                 {
+                    "ref": ref_text(node.ref),
                     "cloud": node.cloud,
                     "hypervisor_hostname": node.hypervisor_hostname,
                     "host": node.host,
@@ -32,8 +37,8 @@ def status_document(view: EstateView) -> dict[str, Any]:
                     "status": node.status,
                     "forced_down": node.forced_down,
                     "disabled_reason": node.disabled_reason,
-                    "instances": health.instance_counts.get(nova_node_key(node), 0),
-                    "vcenter_cluster": ref.key if ref else None,
+                    "instances": health.instance_counts.get(node.ref, 0),
+                    "vcenter_cluster": _text(corr.cluster_for(node)),
                     "health": item.severity.label,
                     "reasons": list(item.reasons),
                 }
@@ -44,22 +49,24 @@ def status_document(view: EstateView) -> dict[str, Any]:
             hosts = [h for h in vc.hosts if h.cluster_moref == cluster.moref]
             clusters.append(
                 {
+                    "ref": ref_text(cluster.ref),
                     "vcenter": vc.vcenter,
                     "moref": cluster.moref,
                     "name": cluster.name,
                     "ha_enabled": cluster.ha_enabled,
                     "drs_enabled": cluster.drs_enabled,
-                    "nova_node": corr.node_for(cluster),
-                    "health": health.of(vsphere_key(vc.vcenter, cluster.moref)).severity.label,
+                    "nova_node": _text(corr.node_for(cluster)),
+                    "health": health.of(cluster.ref).severity.label,
                     "hosts": [
                         {
+                            "ref": ref_text(h.ref),
                             "name": h.name,
                             "moref": h.moref,
                             "connection_state": h.connection_state,
                             "in_maintenance": h.in_maintenance,
                             "overall_status": h.overall_status,
-                            "vms": health.vm_counts.get(vsphere_key(vc.vcenter, h.moref), 0),
-                            "health": health.of(vsphere_key(vc.vcenter, h.moref)).severity.label,
+                            "vms": health.vm_counts.get(h.ref, 0),
+                            "health": health.of(h.ref).severity.label,
                         }
                         for h in hosts
                     ],
@@ -81,13 +88,20 @@ def status_document(view: EstateView) -> dict[str, Any]:
         "compute_nodes": nodes,
         "vcenter_clusters": clusters,
         "standalone_hosts": [
-            {"vcenter": vc.vcenter, "name": h.name, "moref": h.moref, "connection_state": h.connection_state}
+            {
+                "ref": ref_text(h.ref),
+                "vcenter": vc.vcenter,
+                "name": h.name,
+                "moref": h.moref,
+                "connection_state": h.connection_state,
+            }
             for vc in estate.vcenters
             for h in vc.hosts
             if h.cluster_moref is None
         ],
         "failed_hosts": [
             {
+                "ref": ref_text(f.ref),
                 "layer": f.layer,
                 "name": f.name,
                 "owner": f.owner,
@@ -97,7 +111,7 @@ def status_document(view: EstateView) -> dict[str, Any]:
             }
             for f in health.failed_hosts
         ],
-        "unmatched_vmware_nodes": list(corr.unmatched_vmware_nodes),
+        "unmatched_vmware_nodes": [ref_text(n) for n in corr.unmatched_vmware_nodes],
     }
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from hybridview.core.correlation import correlate
 from hybridview.core.health import evaluate
+from hybridview.core.identity import ClusterRef, InstanceRef, NodeRef, VmRef
 from hybridview.core.model import (
     VMWARE_HYPERVISOR_TYPE,
     ComputeNode,
@@ -93,10 +94,10 @@ def test_vmwareapi_node_and_instances_correlate(subject: Subject) -> None:
     )
     nova = OpenStackSnapshot("cloud", datetime.now(UTC), (node,), (), (instance,), ())
     corr = correlate(_estate(snap, nova))
-    ref = corr.cluster_for(node)
-    assert ref is not None and (ref.vcenter, ref.moref) == (snap.vcenter, cluster.moref)
-    assert corr.node_for(cluster) == node.key
-    assert corr.vm_by_instance[instance.id].moref == vm.moref
+    assert corr.cluster_for(node) == ClusterRef(snap.vcenter, cluster.moref)
+    assert corr.node_for(cluster) == NodeRef("cloud", node.hypervisor_hostname)
+    assert corr.vm_by_instance[InstanceRef("cloud", instance.id)].moref == vm.moref
+    assert corr.instance_by_vm[VmRef(snap.vcenter, vm.moref)] == instance
 
 
 def test_failed_host_is_reported_as_esxi_failure(subject: Subject) -> None:

@@ -1,7 +1,8 @@
-"""backends/nova.py through openstacksdk against the real Nova API (tests/peers/nova)."""
+"""backends/nova/ through openstacksdk against the real Nova API (tests/peers/nova)."""
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
@@ -85,5 +86,32 @@ def test_unreachable_endpoint_is_reported(nova_peer: tuple[NovaPeer, Path], tmp_
         free_port = probe.getsockname()[1]
     moved = tmp_path / "clouds.yaml"
     moved.write_text(clouds.read_text().replace(peer.endpoint.split("/v2.1")[0], f"http://127.0.0.1:{free_port}"))
-    with pytest.raises(BackendError, match=r"not reachable|cannot connect"):
+    with pytest.raises(BackendError, match=r"^cannot connect: "):
         NovaBackend("nova-peer", config_files=[str(moved)], api_timeout=5).fetch()
+
+
+# fault -> what the operator must read, {rid} the request id the peer's answer carried
+FIRST_CONTACT_FAULTS = {
+    "401": r"^HTTP 401: The request you have made requires authentication\. \(request id {rid}\)$",
+    "503": r"^HTTP 503: The server is currently unavailable\..* \(request id {rid}\)$",
+    "not_json": r"^HTTP 200: compute version document at http://\S+/v2\.1 is not JSON$",
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FIRST_CONTACT_FAULTS))
+def test_a_fault_at_version_discovery_keeps_its_cause(nova_peer: tuple[NovaPeer, Path], fault: str) -> None:
+    peer, clouds = nova_peer
+    backend = _backend(clouds)
+    try:
+        request_id = peer.set_version_fault(fault)
+        try:
+            with pytest.raises(BackendError) as caught:
+                backend.fetch()
+        finally:
+            peer.set_version_fault(None)
+        assert re.match(FIRST_CONTACT_FAULTS[fault].format(rid=re.escape(request_id)), str(caught.value))
+        assert "not reachable" not in str(caught.value)
+        assert caught.value.request_id == (request_id or None)
+        assert backend.fetch().nodes  # the same backend recovers once the endpoint answers again
+    finally:
+        backend.close()

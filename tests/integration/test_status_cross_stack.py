@@ -83,6 +83,7 @@ def test_status_lists_every_cluster_and_host_with_the_simulators_counts(stack: S
     hosts = {h["moref"]: h for c in doc["vcenter_clusters"] for h in c["hosts"]}
     expected = {h["moref"]: h for h in stack.vcsim.list_hosts()}
     assert set(hosts) == set(expected)
+    assert all(h["ref"] == f"host:vcsim/{m}" for m, h in hosts.items())
     assert {m: h["vms"] for m, h in hosts.items()} == {m: h["vms"] for m, h in expected.items()}
     assert {c["moref"] for c in doc["vcenter_clusters"]} == {c["moref"] for c in stack.vcsim.list_clusters()}
 
@@ -91,9 +92,11 @@ def test_vmwareapi_node_and_cluster_name_each_other(stack: Stack) -> None:
     _code, doc = _status(stack)
     node = next(n for n in doc["compute_nodes"] if n["hypervisor_hostname"] == stack.nodename)
     assert node["hypervisor_type"] == "VMware vCenter Server"
-    assert node["vcenter_cluster"] == f"vcsim/{stack.cluster_moref}"
+    assert node["ref"] == f"node:nova-peer/{stack.nodename}"
+    assert node["vcenter_cluster"] == f"cluster:vcsim/{stack.cluster_moref}"
     cluster = next(c for c in doc["vcenter_clusters"] if c["moref"] == stack.cluster_moref)
-    assert cluster["nova_node"] == f"nova-peer/{stack.nodename}"
+    assert cluster["ref"] == node["vcenter_cluster"]
+    assert cluster["nova_node"] == node["ref"]
     others = [c for c in doc["vcenter_clusters"] if c["moref"] != stack.cluster_moref]
     assert others and all(c["nova_node"] is None for c in others)
 

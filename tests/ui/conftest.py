@@ -15,11 +15,32 @@ from hybridview.ui.app import GUI_SWITCH_INTERVAL_SECONDS
 from hybridview.ui.icons import style_sheet
 
 
+class SlicedQEventLoop(qasync.QEventLoop):  # type: ignore[misc]
+    """A qasync loop that tests run in many short slices (one run_until_complete per step).
+
+    After each slice qasync processes pending Qt events once more, but with no running loop
+    set, so a task stepped there fails with "no running event loop". The app runs its loop
+    once and never meets this; here the last pass keeps the loop marked as running.
+    """
+
+    def run_forever(self) -> None:
+        try:
+            super().run_forever()
+        finally:
+            asyncio.events._set_running_loop(self)
+
+    def run_until_complete(self, future: object) -> object:
+        try:
+            return super().run_until_complete(future)
+        finally:
+            asyncio.events._set_running_loop(None)
+
+
 @pytest.fixture
 def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     qapp.setStyleSheet(style_sheet())
     sys.setswitchinterval(GUI_SWITCH_INTERVAL_SECONDS)
-    loop = qasync.QEventLoop(qapp)
+    loop = SlicedQEventLoop(qapp)
     asyncio.set_event_loop(loop)
     yield loop
     loop.close()

@@ -24,7 +24,9 @@ def test_gui_thread_stays_responsive_during_large_refresh(qloop: asyncio.Abstrac
     try:
         probe.start()
         harness.controller.start()
-        first = harness.wait_presentations(1, timeout=120)
+        harness.wait_presentations(1, timeout=120)
+        harness.wait_until(lambda: harness.presentations[-1].view.estate.every_endpoint_answered, timeout=120)
+        first = harness.presentations[-1]
         harness.refresh()
         harness.run(asyncio.sleep(0.2))
         probe.stop()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Collection
 
 import pytest
 
 from hybridview.core.health import Severity
+from hybridview.core.identity import HostRef
 from hybridview.ui.app import build_window
 from hybridview.ui.tree_model import SEVERITY_ROLE
 from hybridview.service.wiring import Endpoints
@@ -22,15 +22,16 @@ def test_failed_host_shows_within_two_seconds_without_full_refresh(qloop: asynci
     with VcsimPeer(clusters=2, hosts=3, vms=12, username=VCSIM_USER, password=VCSIM_PASSWORD) as peer:
         endpoints = Endpoints(openstack=[], vcenters=[vcsim_backend(peer)], refresh_seconds=3600)
         window, controller = build_window(endpoints)
+        refresher = controller.monitor.refresher
         full_refreshes: list[float] = []
-        original_refresh = controller.refresher.refresh
+        original_read = refresher.read
 
-        async def counted_refresh(skip: Collection[str] = ()) -> object:
-            if "vcsim" not in skip:
+        async def counted_read(name: str) -> None:
+            if name == "vcsim":
                 full_refreshes.append(time.monotonic())
-            return await original_refresh(skip)
+            await original_read(name)
 
-        controller.refresher.refresh = counted_refresh  # type: ignore[method-assign]
+        refresher.read = counted_read  # type: ignore[method-assign]
         shown: list[int] = []
         controller.presentation_ready.connect(lambda _p: shown.append(1))
         window.show()
@@ -43,11 +44,11 @@ def test_failed_host_shows_within_two_seconds_without_full_refresh(qloop: asynci
 
         try:
             qloop.run_until_complete(until(lambda: shown, 30))
-            status = controller.refresher.estate().endpoint("vcsim")
+            status = refresher.estate().endpoint("vcsim")
             assert status is not None and status.ok, status
             qloop.run_until_complete(asyncio.sleep(1.5))  # let the feed deliver its initial state
             host = peer.list_hosts()[0]
-            key = f"vc:vcsim/{host['moref']}"
+            key = HostRef("vcsim", host["moref"])
             assert window.vcenter_model.index_of(key).data(SEVERITY_ROLE) == int(Severity.OK)
             started = time.monotonic()
             peer.set_host_state(host["name"], "notResponding")

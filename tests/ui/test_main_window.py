@@ -9,13 +9,14 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from hybridview.core.health import Severity
+from hybridview.core.identity import EndpointRef, HostRef, Ref
 from hybridview.ui.tree_model import KEY_ROLE, SEVERITY_ROLE
 from tests.ui.harness import window_on
 
 pytestmark = pytest.mark.ui
 
 
-def _current_key(view: object) -> str | None:
+def _current_key(view: object) -> Ref | None:
     index = view.currentIndex()  # type: ignore[attr-defined]
     return index.data(KEY_ROLE) if index.isValid() else None
 
@@ -27,11 +28,11 @@ def test_failed_esxi_host_stands_out_and_is_selected(
         w = h.window
         failed = h.presentations[-1].view.health.failed_hosts
         assert [f.layer for f in failed] == ["esxi"]
-        index = w.vcenter_model.index_of(failed[0].key)
+        index = w.vcenter_model.index_of(failed[0].ref)
         assert index.data(SEVERITY_ROLE) == int(Severity.CRITICAL)
         assert w.vcenter_model.index(index.row(), 1, index.parent()).data() == "NOTRESPONDING"
         assert "1 failed host" in w.alert.text() and failed[0].name in w.alert.text()
-        assert _current_key(w.vcenter_view) == failed[0].key
+        assert _current_key(w.vcenter_view) == failed[0].ref
         assert "What to do" in w.details.toHtml() and "vSphere HA" in w.details.toPlainText()
         assert w.instance_model.rowCount() > 0
         banner = w.findChild(type(w.alert), "demoBanner")
@@ -44,19 +45,19 @@ def test_selecting_a_vmware_node_reveals_its_cluster_and_back(qloop: asyncio.Abs
     with window_on(qloop, "healthy") as h:
         w = h.window
         corr = h.presentations[-1].view.health.correlation
-        node_key, ref = next(iter(corr.node_to_cluster.items()))
-        w.select_key(f"nova:{node_key}")
-        assert _current_key(w.vcenter_view) == f"vc:{ref.key}"
+        node, cluster = next(iter(corr.node_to_cluster.items()))
+        w.select_key(node)
+        assert _current_key(w.vcenter_view) == cluster
         assert w.instance_model.rowCount() > 0
-        other_node, other_ref = list(corr.node_to_cluster.items())[-1]
-        w.select_key(f"vc:{other_ref.key}")
-        assert _current_key(w.nova_view) == f"nova:{other_node}"
+        other_node, other_cluster = list(corr.node_to_cluster.items())[-1]
+        w.select_key(other_cluster)
+        assert _current_key(w.nova_view) == other_node
 
 
 def test_ha_restarts_arrive_incrementally_without_reset(qloop: asyncio.AbstractEventLoop) -> None:
     with window_on(qloop, "esxi-host-down") as h:
         w = h.window
-        failed_key = h.presentations[-1].view.health.failed_hosts[0].key
+        failed_key = h.presentations[-1].view.health.failed_hosts[0].ref
         vm_column = 4
 
         def vms_on_failed_host() -> int:
@@ -82,10 +83,14 @@ def test_unreachable_endpoint_is_marked_stale_never_healthy(qloop: asyncio.Abstr
         status = p.view.estate.endpoint("vc-west")
         assert status is not None and not status.ok and "connection refused" in (status.error or "")
         assert "STALE vc-west" in w.endpoint_bar.text()
-        row = w.vcenter_model.index_of("vc:vc-west")
+        row = w.vcenter_model.index_of(EndpointRef("vc-west"))
         assert row.data(SEVERITY_ROLE) >= int(Severity.STALE)
         assert "STALE" in row.data()
-        host_rows = [k for k in w.vcenter_model.keys() if k.startswith("vc:vc-west/host-")]
+        host_rows = [
+            k
+            for k in w.vcenter_model.keys()
+            if isinstance(k, HostRef) and k.vcenter == "vc-west" and k.moref.startswith("host-")
+        ]
         assert host_rows and all(
             w.vcenter_model.index_of(k).data(SEVERITY_ROLE) >= int(Severity.STALE) for k in host_rows
         )
@@ -93,20 +98,30 @@ def test_unreachable_endpoint_is_marked_stale_never_healthy(qloop: asyncio.Abstr
         h.estate.broken_endpoints.clear()
         p = h.refresh()
         assert "STALE" not in w.endpoint_bar.text()
-        assert w.vcenter_model.index_of("vc:vc-west").data(SEVERITY_ROLE) == int(Severity.OK)
+        assert w.vcenter_model.index_of(EndpointRef("vc-west")).data(SEVERITY_ROLE) == int(Severity.OK)
 
 
 def test_refresh_action_is_disabled_while_refreshing(qloop: asyncio.AbstractEventLoop) -> None:
     with window_on(qloop, "healthy") as h:
         w = h.window
         states: list[bool] = []
+        fetches: list[str] = []
+        for backend in [*h.endpoints.openstack, *h.endpoints.vcenters]:
+            original = backend.fetch
+
+            def counted(name: str = backend.name, call: object = original) -> object:
+                fetches.append(name)
+                return call()  # type: ignore[operator]
+
+            backend.fetch = counted  # type: ignore[method-assign]
         h.controller.busy_changed.connect(lambda busy: states.append(w.refresh_action.isEnabled()))
         w.refresh_action.trigger()
         w.refresh_action.trigger()  # a second press while busy is ignored
-        h.wait_presentations(2)
+        h.wait_until(lambda: not h.controller.busy)
         h.run(asyncio.sleep(0.05))
         assert states == [False, True]
-        assert len(h.presentations) == 2
+        assert sorted(fetches) == sorted(b.name for b in [*h.endpoints.openstack, *h.endpoints.vcenters])
+        assert len(h.presentations) >= 2
 
 
 def test_a_broken_change_feed_marks_its_vcenter_stale_without_a_refresh(qloop: asyncio.AbstractEventLoop) -> None:
@@ -118,8 +133,8 @@ def test_a_broken_change_feed_marks_its_vcenter_stale_without_a_refresh(qloop: a
         h.wait_until(lambda: "STALE vc-east" in w.endpoint_bar.text(), timeout=10)
         assert not h.controller.busy
         assert len(h.presentations) > presentations_before
-        assert "STALE" in w.vcenter_model.index_of("vc:vc-east").data()
-        assert "STALE" not in (w.vcenter_model.index_of("vc:vc-west").data() or "")
+        assert "STALE" in w.vcenter_model.index_of(EndpointRef("vc-east")).data()
+        assert "STALE" not in (w.vcenter_model.index_of(EndpointRef("vc-west")).data() or "")
 
 
 def test_periodic_refresh_rereads_nova_but_leaves_live_vcenter_feeds_alone(qloop: asyncio.AbstractEventLoop) -> None:
@@ -143,3 +158,26 @@ def test_periodic_refresh_rereads_nova_but_leaves_live_vcenter_feeds_alone(qloop
         h.wait_until(lambda: fetches.get("vc-east", 0) >= 2, timeout=10)
         assert fetches.get("vc-west", 0) <= 1
         h.controller.set_auto_refresh(False)
+
+
+def test_a_view_that_cannot_be_built_is_shown_as_a_fault_and_the_window_goes_on(
+    qloop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hybridview.ui import bridge
+
+    with window_on(qloop, "healthy") as h:
+        w = h.window
+        real_present = bridge.present
+
+        def broken(_view: object) -> object:
+            raise KeyError("row bug")
+
+        monkeypatch.setattr(bridge, "present", broken)
+        h.controller.request_refresh()
+        h.wait_until(lambda: "could not display the latest data: KeyError" in w.alert.text(), timeout=10)
+        assert w.alert.property("level") == "critical"
+        assert "out of date" in w.alert.text()
+        monkeypatch.setattr(bridge, "present", real_present)
+        h.refresh()
+        h.wait_until(lambda: "could not display" not in w.alert.text(), timeout=10)
+        assert w.alert.property("level") == "ok"

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hybridview.backends import nova_payloads as payloads
+from hybridview.backends.nova import payloads
 from hybridview.core.correlation import split_vmware_nodename
 
 CAPTURED = Path(__file__).resolve().parents[1] / "peers" / "nova" / "captured"

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from hybridview.core.identity import ClusterRef, HostRef, NodeRef, parse_ref
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -41,6 +43,7 @@ def test_kvm_host_down_is_critical_with_nova_layer() -> None:
     (failed,) = doc["failed_hosts"]
     assert failed["layer"] == "nova"
     assert failed["name"].startswith("kvm-")
+    assert parse_ref(failed["ref"]) == NodeRef(failed["owner"], failed["name"])
     assert "evacuate" in failed["advice"]
 
 
@@ -51,6 +54,8 @@ def test_esxi_host_down_is_critical_with_esxi_layer() -> None:
     assert failed["layer"] == "esxi"
     assert failed["owner"] == "vc-east"
     assert failed["affected_instances"] > 0
+    host = parse_ref(failed["ref"])
+    assert isinstance(host, HostRef) and host.vcenter == "vc-east"
 
 
 def test_healthy_exits_zero() -> None:
@@ -71,18 +76,22 @@ def test_document_shape_and_vmware_correlation() -> None:
         assert e["ok"] is True
         assert e["error"] is None
         assert isinstance(e["last_refresh"], str)
-    clusters = {f"{c['vcenter']}/{c['moref']}": c for c in doc["vcenter_clusters"]}
+    clusters = {c["ref"]: c for c in doc["vcenter_clusters"]}
     assert clusters
-    for c in clusters.values():
+    for ref, c in clusters.items():
+        assert parse_ref(ref) == ClusterRef(c["vcenter"], c["moref"])
         assert c["hosts"]
         for h in c["hosts"]:
-            assert {"name", "moref", "connection_state", "vms", "health"} <= set(h)
+            assert {"ref", "name", "moref", "connection_state", "vms", "health"} <= set(h)
+            assert parse_ref(h["ref"]) == HostRef(c["vcenter"], h["moref"])
+    for node in doc["compute_nodes"]:
+        assert parse_ref(node["ref"]) == NodeRef(node["cloud"], node["hypervisor_hostname"])
     vmware = [n for n in doc["compute_nodes"] if n["hypervisor_type"] == "VMware vCenter Server"]
     assert len(vmware) == len(clusters)
     for node in vmware:
         ref = node["vcenter_cluster"]
         assert ref is not None, node
-        assert clusters[ref]["nova_node"] == f"{node['cloud']}/{node['hypervisor_hostname']}"
+        assert clusters[ref]["nova_node"] == node["ref"]
         assert node["hypervisor_hostname"].startswith(clusters[ref]["moref"] + ".")
     for node in doc["compute_nodes"]:
         if node["hypervisor_type"] != "VMware vCenter Server":
@@ -93,7 +102,7 @@ def test_document_shape_and_vmware_correlation() -> None:
 def test_failed_host_entries_have_the_documented_keys() -> None:
     _code, doc = status_json("--demo", "--scenario", "vmware-proxy-down")
     (failed,) = doc["failed_hosts"]
-    assert {"layer", "name", "reason", "advice"} <= set(failed)
+    assert {"ref", "layer", "name", "reason", "advice"} <= set(failed)
     assert failed["layer"] == "nova"
     assert "Do not evacuate" in failed["advice"]
 

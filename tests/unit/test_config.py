@@ -8,6 +8,7 @@ import pytest
 
 from hybridview import config as cfg
 from hybridview.config import CloudConfig, Config, ConfigError, VCenterConfig
+from hybridview.core.identity import ClusterSelector
 
 
 @pytest.fixture
@@ -52,6 +53,7 @@ vcenters:
     thumbprint: "AA:BB"
 node_map:
   "legacy-node": "vc-east/Cluster1"
+  "pod-node": "vc-lab/Pod 1/Rack A"
 """,
     )
     config = cfg.load(str(path))
@@ -64,7 +66,10 @@ node_map:
             VCenterConfig("vc-lab", "vc-lab.example.com", "ro", 443, None, True, str(ca_bundle), "AA:BB"),
         ),
         refresh_seconds=15.0,
-        node_map={"legacy-node": "vc-east/Cluster1"},
+        node_map={
+            "legacy-node": ClusterSelector("vc-east", "Cluster1"),
+            "pod-node": ClusterSelector("vc-lab", "Pod 1/Rack A"),  # split at the first "/" only
+        },
     )
     assert config.has_endpoints
     assert config.vcenters[0].verify is True
@@ -162,6 +167,10 @@ BAD = [
     ("refresh infinite", "refresh_seconds: .inf\n", "refresh_seconds", "from 2 to 86400"),
     ("refresh not a number", "refresh_seconds: .nan\n", "refresh_seconds", "from 2 to 86400"),
     ("node_map bad target", "node_map: {n1: Cluster1}\n", "node_map", "<vcenter name>/"),
+    ("node_map no cluster", "node_map: {n1: 'vc1/'}\n", "node_map", "<vcenter name>/"),
+    ("node_map no vcenter", "node_map: {n1: /Cluster1}\n", "node_map", "<vcenter name>/"),
+    ("node_map target not text", "node_map: {n1: 7}\n", "node_map", "<vcenter name>/"),
+    ("node_map a list", "node_map: [vc1/Cluster1]\n", "node_map", "<vcenter name>/"),
     (
         "empty password_env",
         "vcenters:\n  - {name: a, host: h, user: u, password_env: '', keyring: true}\n",

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hybridview.core.health import (
-    Overall,
-    Severity,
-    evaluate,
-    instance_key,
-    nova_cloud_key,
-    nova_node_key,
-    vcenter_key,
-    vsphere_key,
-)
+from hybridview.core.health import Overall, Severity, evaluate
+from hybridview.core.identity import ClusterRef, EndpointRef, HostRef, NodeRef, VmRef
 from hybridview.core.model import Cluster, EndpointKind, Estate
 
 from tests.unit.factories import VC_UUID, cloud, esxi, instance, kvm_node, ok, stale, vcenter, vm, vmware_node
@@ -40,11 +32,11 @@ def test_healthy_estate_is_ok() -> None:
     assert report.overall is Overall.OK
     assert report.items == {}
     assert report.failed_hosts == ()
-    assert report.of(nova_node_key(node)).severity is Severity.OK
-    assert report.of(nova_node_key(node)).summary == "healthy"
-    assert report.instance_counts[nova_node_key(node)] == 1
-    assert report.vm_counts[vsphere_key("vc1", "host-1")] == 1
-    assert report.vm_counts[vsphere_key("vc1", "host-2")] == 0
+    assert report.of(node.ref).severity is Severity.OK
+    assert report.of(node.ref).summary == "healthy"
+    assert report.instance_counts[node.ref] == 1
+    assert report.vm_counts[HostRef("vc1", "host-1")] == 1
+    assert report.vm_counts[HostRef("vc1", "host-2")] == 0
 
 
 def test_kvm_service_down_is_critical_with_fence_advice() -> None:
@@ -52,11 +44,16 @@ def test_kvm_service_down_is_critical_with_fence_advice() -> None:
     insts = [instance(f"i-{n}", down) for n in range(3)]
     report = evaluate(nova_estate(kvm_node("kvm1"), down, instances=insts))
     assert report.overall is Overall.CRITICAL
-    assert report.of(nova_node_key(down)).severity is Severity.CRITICAL
-    assert report.of(nova_cloud_key("c1")).severity is Severity.CRITICAL
-    assert report.of(nova_node_key(kvm_node("kvm1"))).severity is Severity.OK
+    assert report.of(down.ref).severity is Severity.CRITICAL
+    assert report.of(EndpointRef("c1")).severity is Severity.CRITICAL
+    assert report.of(kvm_node("kvm1").ref).severity is Severity.OK
     (failed,) = report.failed_hosts
-    assert (failed.layer, failed.name, failed.owner, failed.key) == ("nova", "kvm2.example", "c1", nova_node_key(down))
+    assert (failed.layer, failed.name, failed.owner, failed.ref) == (
+        "nova",
+        "kvm2.example",
+        "c1",
+        NodeRef("c1", "kvm2.example"),
+    )
     assert failed.affected_instances == 3
     assert "kvm2" in failed.reason
     assert "down" in failed.reason
@@ -64,7 +61,7 @@ def test_kvm_service_down_is_critical_with_fence_advice() -> None:
     for word in ("fence", "forced down", "evacuate", "3 instance"):
         assert word in advice, word
     for inst in insts:
-        assert report.of(instance_key(inst)).severity is Severity.CRITICAL
+        assert report.of(inst.ref).severity is Severity.CRITICAL
 
 
 def test_forced_down_node_advice_is_to_evacuate_now() -> None:
@@ -87,7 +84,7 @@ def test_forced_down_empty_node_advice_is_to_repair() -> None:
 def test_disabled_node_is_warning_with_reason() -> None:
     node = kvm_node("kvm1", status="disabled", disabled_reason="patching")
     report = evaluate(nova_estate(node))
-    health = report.of(nova_node_key(node))
+    health = report.of(node.ref)
     assert health.severity is Severity.WARNING
     assert health.reasons == ("compute service disabled: patching",)
     assert report.failed_hosts == ()
@@ -100,9 +97,9 @@ def test_instance_in_error_and_migrating() -> None:
     mig = instance("i-mig", node, task_state="migrating")
     evac = instance("i-evac", node, task_state="rebuilding")
     report = evaluate(nova_estate(node, instances=[err, mig, evac]))
-    assert report.of(instance_key(err)).severity is Severity.CRITICAL
-    assert report.of(instance_key(mig)).severity is Severity.WARNING
-    assert "evacuated" in report.of(instance_key(evac)).summary
+    assert report.of(err.ref).severity is Severity.CRITICAL
+    assert report.of(mig.ref).severity is Severity.WARNING
+    assert "evacuated" in report.of(evac.ref).summary
     assert report.overall is Overall.CRITICAL
 
 
@@ -125,9 +122,9 @@ def test_vmware_proxy_down_says_do_not_evacuate() -> None:
     assert "Fence" not in failed.advice
     assert report.overall is Overall.CRITICAL
     # the VMs themselves keep running: vSphere side is healthy
-    assert report.of(vsphere_key("vc1", "host-1")).severity is Severity.OK
+    assert report.of(HostRef("vc1", "host-1")).severity is Severity.OK
     # its instances are only unmanageable, not down
-    managed = report.of(instance_key(inst))
+    managed = report.of(inst.ref)
     assert managed.severity is Severity.WARNING
     assert "keeps running" in managed.summary
 
@@ -136,18 +133,18 @@ def test_instances_on_a_down_kvm_node_are_critical() -> None:
     node = kvm_node(state="down")
     inst = instance("i-1", node)
     report = evaluate(Estate(openstack=(cloud(nodes=(node,), instances=(inst,)),), endpoints=(ok("c1", NOVA),)))
-    assert report.of(instance_key(inst)).severity is Severity.CRITICAL
+    assert report.of(inst.ref).severity is Severity.CRITICAL
 
 
 def test_unmatched_vmware_node_is_warning() -> None:
     node = vmware_node("domain-c7.00000000-0000-0000-0000-000000000000")
     estate = Estate(openstack=(cloud(nodes=(node,)),), vcenters=(vcenter(),), endpoints=(ok("c1", NOVA), ok("vc1", VC)))
     report = evaluate(estate)
-    assert report.of(nova_node_key(node)).severity is Severity.WARNING
-    assert "no matching vCenter cluster" in report.of(nova_node_key(node)).summary
+    assert report.of(node.ref).severity is Severity.WARNING
+    assert "no matching vCenter cluster" in report.of(node.ref).summary
 
 
-def _esxi_estate(*, ha: bool, cluster_of_failed: str | None = "domain-c7") -> tuple[Estate, str]:
+def _esxi_estate(*, ha: bool, cluster_of_failed: str | None = "domain-c7") -> tuple[Estate, NodeRef]:
     node = vmware_node(f"domain-c7.{VC_UUID}")
     insts = (instance("i-1", node), instance("i-2", node))
     hosts = (
@@ -162,11 +159,11 @@ def _esxi_estate(*, ha: bool, cluster_of_failed: str | None = "domain-c7") -> tu
         vcenters=(vcenter(clusters=clusters, hosts=hosts, vms=vms),),
         endpoints=(ok("c1", NOVA), ok("vc1", VC)),
     )
-    return estate, nova_node_key(node)
+    return estate, node.ref
 
 
 def test_esxi_not_responding_with_ha() -> None:
-    estate, node_key = _esxi_estate(ha=True)
+    estate, node_ref = _esxi_estate(ha=True)
     report = evaluate(estate)
     (failed,) = report.failed_hosts
     assert (failed.layer, failed.name, failed.owner) == ("esxi", "host-1.example", "vc1")
@@ -176,14 +173,16 @@ def test_esxi_not_responding_with_ha() -> None:
     assert "Cluster1" in failed.advice
     assert "must not evacuate" in failed.advice
     assert report.overall is Overall.CRITICAL
-    assert report.of(vsphere_key("vc1", "host-1")).severity is Severity.CRITICAL
-    assert report.of(vsphere_key("vc1", "domain-c7")).severity is Severity.WARNING  # 1 of 3 failed
-    assert report.of(vsphere_key("vc1", "vm-1")).severity is Severity.CRITICAL
-    assert report.of(vsphere_key("vc1", "vm-4")).severity is Severity.OK
-    assert report.of(vcenter_key("vc1")).severity is Severity.CRITICAL
+    assert report.of(HostRef("vc1", "host-1")).severity is Severity.CRITICAL
+    assert report.of(ClusterRef("vc1", "domain-c7")).severity is Severity.WARNING  # 1 of 3 failed
+    assert report.of(VmRef("vc1", "vm-1")).severity is Severity.CRITICAL
+    assert report.of(VmRef("vc1", "vm-4")).severity is Severity.OK
+    assert report.of(HostRef("vc1", "domain-c7")).severity is Severity.OK  # a cluster's identity is not a host's
+    assert (failed.ref, report.vm_counts[HostRef("vc1", "host-1")]) == (HostRef("vc1", "host-1"), 3)
+    assert report.of(EndpointRef("vc1")).severity is Severity.CRITICAL
     # the nova node of that cluster shows the cluster's trouble, but is not itself failed
-    assert report.of(node_key).severity is Severity.WARNING
-    assert "domain-c7" in report.of(node_key).summary
+    assert report.of(node_ref).severity is Severity.WARNING
+    assert "domain-c7" in report.of(node_ref).summary
 
 
 def test_esxi_not_responding_without_ha_advice_differs() -> None:
@@ -207,14 +206,14 @@ def test_all_hosts_of_cluster_failed_is_critical() -> None:
     hosts = (esxi("host-1", connection="notResponding"), esxi("host-2", connection="notResponding"))
     estate = Estate(vcenters=(vcenter(hosts=hosts),), endpoints=(ok("vc1", VC),))
     report = evaluate(estate)
-    assert report.of(vsphere_key("vc1", "domain-c7")).severity is Severity.CRITICAL
+    assert report.of(ClusterRef("vc1", "domain-c7")).severity is Severity.CRITICAL
     assert len(report.failed_hosts) == 2
 
 
 def test_disconnected_host_is_a_warning_not_a_failure() -> None:
     estate = Estate(vcenters=(vcenter(hosts=(esxi("host-1", connection="disconnected"),)),), endpoints=(ok("vc1", VC),))
     report = evaluate(estate)
-    host = report.of(vsphere_key("vc1", "host-1"))
+    host = report.of(HostRef("vc1", "host-1"))
     assert host.severity is Severity.WARNING
     assert "HA does not act" in host.summary
     assert report.failed_hosts == ()
@@ -238,15 +237,15 @@ def test_vms_of_a_stale_vcenter_are_never_healthy() -> None:
         vcenters=(vcenter(hosts=(esxi("host-1"),), vms=(vm("vm-1", "host-1", None),)),),
         endpoints=(stale("vc1", VC),),
     )
-    assert evaluate(estate).of(vsphere_key("vc1", "vm-1")).severity is Severity.STALE
+    assert evaluate(estate).of(VmRef("vc1", "vm-1")).severity is Severity.STALE
 
 
 def test_esxi_yellow_and_maintenance_are_warnings() -> None:
     hosts = (esxi("host-1", overall="yellow"), esxi("host-2", maintenance=True), esxi("host-3", overall="red"))
     report = evaluate(Estate(vcenters=(vcenter(hosts=hosts),), endpoints=(ok("vc1", VC),)))
-    assert report.of(vsphere_key("vc1", "host-1")).severity is Severity.WARNING
-    assert report.of(vsphere_key("vc1", "host-2")).reasons == ("in maintenance mode",)
-    assert report.of(vsphere_key("vc1", "host-3")).severity is Severity.CRITICAL
+    assert report.of(HostRef("vc1", "host-1")).severity is Severity.WARNING
+    assert report.of(HostRef("vc1", "host-2")).reasons == ("in maintenance mode",)
+    assert report.of(HostRef("vc1", "host-3")).severity is Severity.CRITICAL
     assert report.failed_hosts == ()
 
 
@@ -261,17 +260,17 @@ def test_stale_endpoint_items_are_never_ok_and_overall_warning() -> None:
         endpoints=(stale("c1", NOVA), ok("vc1", VC)),
     )
     report = evaluate(estate)
-    for key in (nova_node_key(healthy_kvm), instance_key(inst), nova_cloud_key("c1")):
+    for key in (healthy_kvm.ref, inst.ref, EndpointRef("c1")):
         health = report.of(key)
         assert health.stale, key
         assert health.severity >= Severity.STALE, key
         assert health.summary.endswith("(stale data)")
-    assert report.of(nova_node_key(healthy_kvm)).severity is Severity.STALE
-    assert report.of(nova_node_key(disabled)).severity is Severity.WARNING
-    assert report.of(nova_node_key(disabled)).stale
+    assert report.of(healthy_kvm.ref).severity is Severity.STALE
+    assert report.of(disabled.ref).severity is Severity.WARNING
+    assert report.of(disabled.ref).stale
     # the fresh endpoint's items are not marked stale
-    assert not report.of(vsphere_key("vc1", "host-1")).stale
-    assert report.of(vsphere_key("vc1", "host-1")).severity is Severity.OK
+    assert not report.of(HostRef("vc1", "host-1")).stale
+    assert report.of(HostRef("vc1", "host-1")).severity is Severity.OK
     assert report.overall is Overall.WARNING
 
 
@@ -279,8 +278,8 @@ def test_stale_endpoint_with_failure_stays_critical() -> None:
     down = kvm_node("kvm1", state="down")
     estate = nova_estate(down, endpoints=(stale("c1", NOVA), ok("vc1", VC)))
     report = evaluate(estate)
-    assert report.of(nova_node_key(down)).severity is Severity.CRITICAL
-    assert report.of(nova_node_key(down)).stale
+    assert report.of(down.ref).severity is Severity.CRITICAL
+    assert report.of(down.ref).stale
     assert report.overall is Overall.CRITICAL
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from hybridview.backends import nova_payloads as p
+from hybridview.backends.nova import payloads as p
+from hybridview.core.identity import NodeRef
 from hybridview.core.model import ComputeService
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared/reference/nova-api-samples"
@@ -159,7 +160,7 @@ def test_hypervisors_detail(
     assert node.host_ip == host_ip
     assert node.hypervisor_type == "fake"
     assert (node.state, node.status, node.disabled_reason, node.forced_down) == ("up", "enabled", None, False)
-    assert node.key == f"c1/{hostname}"
+    assert node.ref == NodeRef("c1", hostname)
     assert not node.is_vmware
     if marker is None:
         assert p.next_page_params(body, "hypervisors") is None

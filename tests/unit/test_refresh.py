@@ -14,11 +14,13 @@ import pytest
 
 from hybridview.backends.base import BackendError, OpenStackBackend, VCenterBackend
 from hybridview.core.health import Overall
-from hybridview.core.model import EndpointKind, OpenStackSnapshot, VCenterSnapshot
+from hybridview.core.identity import ClusterSelector
+from hybridview.core.model import EndpointKind
 from hybridview.core.view import EstateView
 from hybridview.service.refresh import EstateRefresher, describe_failure
 
-from tests.unit.factories import cloud, esxi, kvm_node, vcenter
+from tests.unit.factories import esxi, vcenter
+from tests.unit.fakes import FakeNova, FakeVCenter
 
 
 class Clock:
@@ -30,68 +32,6 @@ class Clock:
 
     def step(self) -> None:
         self.now += timedelta(seconds=30)
-
-
-class FakeNova:
-    def __init__(self, name: str, *, warnings: tuple[str, ...] = ()) -> None:
-        self._name = name
-        self._warnings = warnings
-        self.error: BaseException | None = None
-        self.delay = 0.0
-        self.barrier: threading.Barrier | None = None
-        self.calls = 0
-        self.closed = False
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def warnings(self) -> tuple[str, ...]:
-        return self._warnings
-
-    def fetch(self) -> OpenStackSnapshot:
-        self.calls += 1
-        if self.barrier is not None:
-            self.barrier.wait(timeout=2)
-        if self.delay:
-            time.sleep(self.delay)
-        if self.error is not None:
-            raise self.error
-        return cloud(self._name, nodes=(kvm_node(f"kvm-{self.calls}", cloud=self._name),))
-
-    def close(self) -> None:
-        self.closed = True
-
-
-class FakeVCenter:
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self.error: BaseException | None = None
-        self.barrier: threading.Barrier | None = None
-        self.calls = 0
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def warnings(self) -> tuple[str, ...]:
-        return ()
-
-    def fetch(self) -> VCenterSnapshot:
-        self.calls += 1
-        if self.barrier is not None:
-            self.barrier.wait(timeout=2)
-        if self.error is not None:
-            raise self.error
-        return vcenter(self._name, hosts=(esxi(f"host-{self.calls}", vcenter=self._name),))
-
-    def wait_for_updates(self, max_wait_seconds: float) -> VCenterSnapshot | None:
-        return None
-
-    def close(self) -> None:
-        raise RuntimeError("close fails")
 
 
 @pytest.fixture
@@ -127,7 +67,7 @@ def test_before_first_refresh_everything_is_stale(pool: ThreadPoolExecutor) -> N
 
 
 def test_refresh_fetches_all_concurrently(pool: ThreadPoolExecutor) -> None:
-    refresher, a, b, vc, clock = make(pool, node_map={"n": "vc1/Cluster1"})
+    refresher, a, b, vc, clock = make(pool, node_map={"n": ClusterSelector("vc1", "Cluster1")})
     barrier = threading.Barrier(3)  # only passes if all three fetches run at once
     a.barrier = b.barrier = vc.barrier = barrier
     view = run(refresher)
@@ -135,7 +75,7 @@ def test_refresh_fetches_all_concurrently(pool: ThreadPoolExecutor) -> None:
     assert [s.cloud for s in view.estate.openstack] == ["c1", "c2"]
     assert [s.vcenter for s in view.estate.vcenters] == ["vc1"]
     assert all(e.ok and e.error is None and e.last_refresh == clock.now for e in view.estate.endpoints)
-    assert view.estate.node_map == {"n": "vc1/Cluster1"}
+    assert view.estate.node_map == {"n": ClusterSelector("vc1", "Cluster1")}
     assert view.health.overall is Overall.OK
 
 

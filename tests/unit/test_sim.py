@@ -7,6 +7,7 @@ import pytest
 from hybridview.backends.base import BackendError, OpenStackBackend, VCenterBackend
 from hybridview.core.correlation import correlate
 from hybridview.core.health import Overall, evaluate
+from hybridview.core.identity import HostRef
 from hybridview.core.model import VMWARE_HYPERVISOR_TYPE, EndpointKind, EndpointStatus, Estate
 from hybridview.sim import SCENARIOS, SimEstate, SimSize
 from hybridview.sim.backends import SimNovaBackend, SimVCenterBackend, demo_backends
@@ -149,7 +150,7 @@ def test_esxi_host_down_ha_restarts_vms_on_survivors() -> None:
     assert after.taken_at > before.taken_at
     # vCenter VM count per host: the failed one reads 0 and evaluation agrees
     report = evaluate(full_estate(sim))
-    assert report.vm_counts[f"vc:{vc_name}/{failed}"] == 0
+    assert report.vm_counts[HostRef(vc_name, failed)] == 0
     # host stays failed; it is still reported
     assert [f.layer for f in report.failed_hosts] == ["esxi"]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from hybridview.backends import vsphere_inventory as inv
+from hybridview.backends.vsphere import inventory as inv
 from hybridview.backends.vsphere import VSphereBackend
 from hybridview.config import VCenterConfig
 

@@ -170,6 +170,16 @@ class NovaPeer:
         """Restart host's nova-compute; returns once the API says "up"."""
         self.command("start_compute", host=host)
 
+    def set_version_fault(self, fault: str | None) -> str:
+        """Make the compute API's version documents (``/``, ``/v2``, ``/v2.1``) fail; None restores them.
+
+        ``fault`` is "401" or "503" (Nova's JSON error body with an
+        ``x-openstack-request-id`` header) or "not_json" (200 with an HTML page).
+        Returns the request id the error answers carry ("" for "not_json" and None).
+        Every other path answers as usual.
+        """
+        return str(self.command("version_fault", fault=fault)["request_id"])
+
     # ---- client side ------------------------------------------------------
     @property
     def endpoint(self) -> str:

@@ -7,7 +7,7 @@ on 127.0.0.1 and speaks a tiny JSON-lines control protocol:
 
 stdout: one ``{"ready": true, "endpoint": ..., "computes": [...]}`` line,
         then one answer line per command.
-stdin:  ``{"op": "boot" | "stop_compute" | "start_compute" | "quit", ...}``.
+stdin:  ``{"op": "boot" | "stop_compute" | "start_compute" | "version_fault" | "quit", ...}``.
 
 Everything else (logs, warnings, stray prints) goes to stderr.
 """
@@ -25,6 +25,7 @@ import socketserver
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, TextIO
@@ -111,6 +112,62 @@ def token_auth(app: WsgiApp) -> WsgiApp:
         environ["HTTP_X_AUTH_PROJECT_ID"] = project or PROJECT_ID
         environ["HTTP_X_ROLES"] = roles
         return app(environ, start_response)
+
+    return wrapped
+
+
+# --------------------------------------------------------------------------
+# Fault hook: the version documents answer 401, 503 or a body that is not JSON
+# --------------------------------------------------------------------------
+def _json_error(status: str, key: str, message: str) -> tuple[str, str, bytes]:
+    code = int(status.split()[0])
+    return status, "application/json", json.dumps({key: {"code": code, "message": message}}).encode()
+
+
+# fault name -> (status line, content type, body), shaped as Nova's own answers
+VERSION_FAULTS: dict[str, tuple[str, str, bytes]] = {
+    # keystonemiddleware's refusal, behind Nova's request-id middleware
+    "401": _json_error("401 Unauthorized", "error", "The request you have made requires authentication."),
+    # Nova's faultwrap for HTTP 503
+    "503": _json_error(
+        "503 Service Unavailable",
+        "serviceUnavailable",
+        "The server is currently unavailable. Please try again at a later time.",
+    ),
+    # a proxy's maintenance page in front of the API
+    "not_json": ("200 OK", "text/html", b"<html><body><h1>Down for maintenance</h1></body></html>"),
+}
+
+
+@dataclass
+class VersionFault:
+    """The fault the version documents answer now (None: the real document), and its request id."""
+
+    name: str | None = None
+    request_id: str = ""  # set on error answers only, as Nova's request-id middleware does
+
+    def set(self, name: str | None) -> str:
+        if name is not None and name not in VERSION_FAULTS:
+            raise ValueError(f"unknown version fault {name!r}; known: {sorted(VERSION_FAULTS)}")
+        self.name = name
+        is_error = name is not None and not VERSION_FAULTS[name][0].startswith("2")
+        self.request_id = f"req-{uuid.uuid4()}" if is_error else ""
+        return self.request_id
+
+
+def version_faults(app: WsgiApp, fault: VersionFault) -> WsgiApp:
+    """Answer every request for a version document (``/``, ``/v2``, ``/v2.1``) with the set fault."""
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
+        name = fault.name
+        if name is None or not _is_version_document(environ.get("PATH_INFO", "")):
+            return app(environ, start_response)
+        status, content_type, body = VERSION_FAULTS[name]
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+        if fault.request_id:
+            headers += [("x-openstack-request-id", fault.request_id), ("x-compute-request-id", fault.request_id)]
+        start_response(status, headers)
+        return [body]
 
     return wrapped
 
@@ -280,8 +337,10 @@ def read_lines(fd: int) -> Iterator[str]:
             yield line.decode()
 
 
-def handle(env: NovaEnvironment, cmd: Json) -> Json:
+def handle(env: NovaEnvironment, cmd: Json, fault: VersionFault) -> Json:
     op = cmd.get("op")
+    if op == "version_fault":
+        return {"ok": True, "request_id": fault.set(cmd.get("fault"))}
     if op == "boot":
         return {"ok": True, "id": env.boot(cmd["name"], cmd["host"])}
     if op == "stop_compute":
@@ -297,7 +356,7 @@ def handle(env: NovaEnvironment, cmd: Json) -> Json:
     raise ValueError(f"unknown op {op!r}")
 
 
-def serve_commands(env: NovaEnvironment, out: TextIO) -> None:
+def serve_commands(env: NovaEnvironment, out: TextIO, fault: VersionFault) -> None:
     for line in read_lines(sys.stdin.fileno()):
         if not line.strip():
             continue
@@ -306,7 +365,7 @@ def serve_commands(env: NovaEnvironment, out: TextIO) -> None:
             if cmd.get("op") == "quit":
                 emit(out, {"ok": True})
                 return
-            answer = handle(env, cmd)
+            answer = handle(env, cmd, fault)
         except Exception as exc:  # answer, never die on a bad command
             LOG.exception("command failed: %s", line)
             answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
@@ -371,7 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     env.setUp()
     try:
         route_logs_to_stderr(env.stdlog.logger._output, logging.getLevelName(args.log_level))
-        http = start_http(token_auth(env.api_fixture.app()), args.host, args.port)
+        fault = VersionFault()
+        http = start_http(version_faults(token_auth(env.api_fixture.app()), fault), args.host, args.port)
         port = http.server_address[1]
         LOG.warning("nova peer ready in %.1fs on port %d", time.monotonic() - started, port)
         emit(
@@ -385,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
             },
         )
         env.trim_memory()
-        serve_commands(env, out)
+        serve_commands(env, out, fault)
         http.shutdown()
         http.server_close()
     finally:

@@ -1,0 +1,86 @@
+"""openstacksdk and keystoneauth failures -> the one-line BackendError an operator reads."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import keystoneauth1.exceptions as ks_exc
+import openstack.exceptions as sdk_exc
+import requests
+
+from hybridview.backends.base import BackendError
+from hybridview.backends.nova.payloads import MalformedPayload
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# What version discovery raises once it has given up; the reason, if kept at all, is in the chain.
+DISCOVERY_FAILURES = (ks_exc.DiscoveryFailure, sdk_exc.ServiceDiscoveryException)
+# Failures that name their own cause: an HTTP answer, or no connection at all.
+_CAUSES = (sdk_exc.HttpException, ks_exc.HttpError, ks_exc.ConnectionError)
+
+
+def translate_errors(endpoint: str, call: Callable[[], T]) -> T:
+    """Run ``call``; whatever it raises leaves as a BackendError."""
+    try:
+        return call()
+    except BackendError:
+        raise
+    except Exception as exc:  # a bug or an undocumented payload is still one line, never a traceback
+        raise backend_error(endpoint, exc) from exc
+
+
+def backend_error(endpoint: str, exc: Exception) -> BackendError:
+    """The operator's view of one failure: HTTP status, the server's message and request id when known."""
+    if isinstance(exc, DISCOVERY_FAILURES) and (cause := reported_cause(exc)) is not None:
+        return backend_error(endpoint, cause)
+    if isinstance(exc, sdk_exc.HttpException):
+        message = first_line(exc.details or exc.message)
+        return BackendError(endpoint, message, status_code=exc.status_code, request_id=exc.request_id)
+    if isinstance(exc, ks_exc.HttpError):
+        if (as_sdk := _as_sdk_error(exc.response)) is not None:  # read the body as later calls do
+            return backend_error(endpoint, as_sdk)
+        return BackendError(endpoint, first_line(exc.message), status_code=exc.http_status, request_id=exc.request_id)
+    if isinstance(exc, ks_exc.ConnectionError):
+        return BackendError(endpoint, f"cannot connect: {first_line(str(exc))}")
+    if isinstance(exc, ks_exc.DiscoveryFailure):
+        return BackendError(endpoint, f"Nova API not reachable or not a compute endpoint: {first_line(str(exc))}")
+    if isinstance(exc, sdk_exc.ConfigException):
+        return BackendError(endpoint, f"clouds.yaml: {first_line(str(exc))}")
+    if isinstance(exc, MalformedPayload):
+        return BackendError(endpoint, f"malformed Nova response: {exc}")
+    if isinstance(exc, ks_exc.ClientException | sdk_exc.SDKException):
+        return BackendError(endpoint, first_line(str(exc)))
+    log.debug("unexpected failure reading %s", endpoint, exc_info=exc)
+    return BackendError(endpoint, f"unexpected {type(exc).__name__}: {first_line(str(exc))}")
+
+
+def _as_sdk_error(response: requests.Response | None) -> sdk_exc.HttpException | None:
+    """keystoneauth reads only API-SIG error bodies; openstacksdk also reads Nova's ``{"badRequest": ...}``."""
+    if response is None:
+        return None
+    try:
+        sdk_exc.raise_from_response(response)
+    except sdk_exc.HttpException as exc:
+        return exc
+    return None
+
+
+def reported_cause(exc: BaseException) -> Exception | None:
+    """The HTTP error or lost connection behind ``exc``, if its chain still holds one."""
+    return next((e for e in _chain(exc) if isinstance(e, _CAUSES)), None)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def first_line(text: str | None) -> str:
+    return text.strip().splitlines()[0][:300] if text and text.strip() else "unknown error"

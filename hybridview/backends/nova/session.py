@@ -1,0 +1,73 @@
+"""One openstacksdk connection to a Nova cloud, and the microversions negotiated over it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import openstack.config
+import openstack.connection
+import openstack.utils
+
+from hybridview.backends.base import BackendError
+from hybridview.backends.nova.discovery import raise_version_document_fault
+from hybridview.backends.nova.errors import DISCOVERY_FAILURES, reported_cause
+
+# Highest microversion whose response shape we map, per resource (openstacksdk caps Server
+# at 2.100 for the same reason). Hypervisors stop at 2.87: from 2.88 the detail view asks
+# every compute for its uptime over RPC, and a compute that just died (its service not yet
+# marked down) holds the whole read for the RPC timeout, exactly when an operator needs it.
+MAX_MICROVERSION = {"hypervisors": "2.87", "services": "2.69", "servers": "2.100", "migrations": "2.80"}
+
+
+def connect_from_clouds_yaml(
+    cloud: str, config_files: Sequence[str] | None, api_timeout: float
+) -> openstack.connection.Connection:
+    """A connection to ``cloud`` as clouds.yaml describes it; environment variables are ignored."""
+    kwargs: dict[str, Any] = {"load_envvars": False}
+    if config_files:
+        kwargs["config_files"] = list(config_files)
+    config = openstack.config.OpenStackConfig(**kwargs)
+    region = config.get_one(cloud=cloud, api_timeout=api_timeout)
+    return openstack.connection.Connection(config=region)
+
+
+class ComputeSession:
+    """A connection plus the microversion negotiated per collection, kept as long as the connection."""
+
+    def __init__(self, cloud: str, conn: openstack.connection.Connection) -> None:
+        self.cloud = cloud
+        self.conn = conn
+        self._microversions: dict[str, str] = {}
+
+    def microversion(self, collection: str) -> str:
+        cached = self._microversions.get(collection)
+        if cached is None:
+            cached = self._negotiate(MAX_MICROVERSION[collection])
+            self._microversions[collection] = cached
+        return cached
+
+    def at_least(self, collection: str, version: str) -> bool:
+        return _version_tuple(self.microversion(collection)) >= _version_tuple(version)
+
+    def _negotiate(self, client_maximum: str) -> str:
+        """The highest microversion both sides speak; a failure says what the endpoint answered."""
+        try:
+            # The first use of conn.compute runs version discovery.
+            negotiated = openstack.utils.maximum_supported_microversion(self.conn.compute, client_maximum)
+        except DISCOVERY_FAILURES as exc:
+            if reported_cause(exc) is None:
+                raise_version_document_fault(self.conn, self.cloud)
+            raise
+        if negotiated is None:
+            # Discovery failed and the SDK swallowed the reason: find it, and never read at 2.1 by accident.
+            raise_version_document_fault(self.conn, self.cloud)
+            raise BackendError(self.cloud, "cannot negotiate a compute microversion: version discovery failed")
+        return negotiated
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))

@@ -1,0 +1,26 @@
+"""The vSphere backend: the only package that imports pyVmomi.
+
+``backend`` is the facade; ``session`` holds the password, TLS (CA or pinned
+thumbprint), login and renewal, ``reads`` the paged RetrievePropertiesEx reads, alarms
+and events, ``feed`` the WaitForUpdatesEx change feed, ``convert`` pyVmomi values ->
+plain values, ``inventory`` plain state -> core snapshot (no pyVmomi), ``errors``
+failures -> BackendError.
+"""
+
+from hybridview.backends.vsphere.backend import VSphereBackend
+from hybridview.backends.vsphere.session import (
+    PinnedContext,
+    ThumbprintMismatch,
+    password_for,
+    sha256_thumbprint,
+    ssl_context_for,
+)
+
+__all__ = [
+    "PinnedContext",
+    "ThumbprintMismatch",
+    "VSphereBackend",
+    "password_for",
+    "sha256_thumbprint",
+    "ssl_context_for",
+]

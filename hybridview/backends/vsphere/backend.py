@@ -1,0 +1,141 @@
+"""VSphereBackend: one vCenter over pyVmomi. Every method blocks.
+
+Full reads (reads.py) and the change feed (feed.py) meet in one InventoryState under
+one lock; a feed update that lands during a full read is replayed over what it read.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from hybridview.backends.vsphere import feed, reads
+from hybridview.backends.vsphere import inventory as inv
+from hybridview.backends.vsphere.convert import MANAGED_TYPES
+from hybridview.backends.vsphere.errors import translate_errors
+from hybridview.backends.vsphere.feed import PlainUpdate
+from hybridview.backends.vsphere.session import Session, SessionKeeper, password_for
+from hybridview.config import VCenterConfig
+from hybridview.core.model import VCenterSnapshot, VSphereEvent
+
+PAGE_SIZE = 1000
+EVENT_REFRESH_SECONDS = 5.0
+
+
+class VSphereBackend:
+    def __init__(
+        self,
+        config: VCenterConfig,
+        *,
+        password: Callable[[VCenterConfig], str] = password_for,
+        timeout_seconds: float = 30.0,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self.config = config
+        self._page_size = page_size
+        self._sessions = SessionKeeper(config, password, timeout_seconds)
+        self._state = inv.InventoryState()
+        self._lock = threading.RLock()
+        self._events: tuple[VSphereEvent, ...] = ()
+        self._journal: list[PlainUpdate] | None = None
+        self._events_read_at = 0.0
+        self.round_trips = 0
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def logins(self) -> int:
+        return self._sessions.logins
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        if self.config.verify is False and not self.config.thumbprint:
+            return (f"TLS verification is OFF for {self.config.host}: anyone on the path can impersonate it",)
+        return ()
+
+    # -- full reads ----------------------------------------------------------------------
+
+    def fetch(self) -> VCenterSnapshot:
+        return translate_errors(self.name, lambda: self._sessions.run(self._fetch))
+
+    def _fetch(self, session: Session) -> VCenterSnapshot:
+        with self._lock:
+            self._journal = []  # feed updates that land while we read, replayed over the read
+        try:
+            rows = {kind: self._retrieve(session, kind) for kind in MANAGED_TYPES}
+            with self._lock:
+                for kind, objects in rows.items():
+                    self._state.replace_type(kind, objects)
+                for update in self._journal or ():
+                    feed.apply(self._state, update)
+        finally:
+            with self._lock:
+                self._journal = None
+        self._refresh_alarm_names(session)
+        self._read_events(session)
+        return self._snapshot(session)
+
+    def _retrieve(self, session: Session, kind: str) -> dict[str, inv.Props]:
+        rows, round_trips = reads.retrieve(session, kind, self._page_size)
+        self.round_trips += round_trips
+        return rows
+
+    def _snapshot(self, session: Session) -> VCenterSnapshot:
+        with self._lock:
+            return inv.snapshot(
+                self._state,
+                self.name,
+                session.instance_uuid,
+                datetime.now(UTC),
+                version=session.version,
+                events=self._events,
+            )
+
+    def _refresh_alarm_names(self, session: Session) -> None:
+        """Name newly triggered alarms; the lookups run outside the lock the change feed needs."""
+        with self._lock:
+            missing = self._state.alarm_morefs() - set(self._state.alarm_names)
+        names = {moref: reads.alarm_name(session.si._stub, moref) for moref in missing}
+        with self._lock:
+            self._state.alarm_names.update(names)
+
+    def _read_events(self, session: Session) -> None:
+        found = reads.recent_events(session, self.name)
+        if found is not None:  # unreadable events keep the last ones read
+            self._events = found
+        self._events_read_at = time.monotonic()
+
+    # -- change feed ---------------------------------------------------------------------
+
+    def wait_for_updates(self, max_wait_seconds: float) -> VCenterSnapshot | None:
+        return translate_errors(self.name, lambda: self._sessions.run(lambda s: self._wait(s, max_wait_seconds)))
+
+    def _wait(self, session: Session, max_wait_seconds: float) -> VCenterSnapshot | None:
+        answer = feed.wait(session, max_wait_seconds)
+        if answer is None:
+            return None
+        plain, full_answer = answer
+        self._absorb(plain, full_answer=full_answer)
+        self._refresh_alarm_names(session)
+        if time.monotonic() - self._events_read_at > EVENT_REFRESH_SECONDS:
+            self._read_events(session)
+        # A first answer (also after a re-login) may hold changes missed while no collector listened.
+        return self._snapshot(session)
+
+    def _absorb(self, plain: list[PlainUpdate], *, full_answer: bool) -> None:
+        """Apply feed updates; a full read in progress replays them over what it read."""
+        with self._lock:
+            for update in plain:
+                feed.apply(self._state, update)
+            if full_answer:  # a new collector's first answer is everything: what it omits is gone
+                for kind in MANAGED_TYPES:
+                    self._state.retain(kind, {moref for k, moref, _op, _v in plain if k == kind})
+            if self._journal is not None:
+                self._journal.extend(plain)
+
+    def close(self) -> None:
+        self._sessions.close()

@@ -1,0 +1,69 @@
+"""pyVmomi values -> plain values (str, numbers, lists, dicts) keyed by property path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pyVmomi import vim
+
+from hybridview.backends.vsphere import inventory as inv
+
+# The managed object type read for each inventory kind.
+MANAGED_TYPES: dict[str, type] = {
+    inv.CLUSTER: vim.ClusterComputeResource,
+    inv.HOST: vim.HostSystem,
+    inv.VM: vim.VirtualMachine,
+    inv.DATASTORE: vim.Datastore,
+}
+
+
+def kind_of(obj: Any) -> str | None:
+    """The inventory kind of a managed object, or None for a type we do not read."""
+    return next((kind for kind, mo_type in MANAGED_TYPES.items() if isinstance(obj, mo_type)), None)
+
+
+def plain(path: str, value: Any) -> Any:
+    """The plain form of one property value, as inventory.py expects it."""
+    converter = _CONVERTERS.get(path)
+    if converter is not None:
+        return converter(value)
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    return str(value)
+
+
+def _moref(value: Any) -> str | None:
+    return value._moId if value is not None else None
+
+
+def _cluster_config(value: Any) -> dict[str, Any]:
+    das = getattr(value, "dasConfig", None)
+    drs = getattr(value, "drsConfig", None)
+    return {
+        "ha_enabled": bool(das and das.enabled),
+        "admission_control": das.admissionControlEnabled if das else None,
+        "drs_enabled": bool(drs and drs.enabled),
+    }
+
+
+def _alarm_states(value: Any) -> list[dict[str, Any]]:
+    return [
+        {"alarm": s.alarm._moId, "status": str(s.overallStatus), "time": s.time.isoformat() if s.time else None}
+        for s in value or ()
+    ]
+
+
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "parent": _moref,
+    "runtime.host": _moref,
+    "datastore": lambda v: [m._moId for m in v or ()],
+    "host": lambda v: [m.key._moId for m in v or ()],
+    "configurationEx": _cluster_config,
+    "triggeredAlarmState": _alarm_states,
+    "runtime.dasHostState": lambda v: str(v.state) if v is not None else None,
+    "summary.hardware": lambda v: (
+        {"cpu_mhz": v.cpuMhz, "cores": v.numCpuCores, "memory_bytes": v.memorySize} if v else {}
+    ),
+    "summary.quickStats": lambda v: {"cpu_mhz": v.overallCpuUsage, "memory_mb": v.overallMemoryUsage} if v else {},
+}

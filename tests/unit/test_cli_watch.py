@@ -1,0 +1,101 @@
+"""``hybridview watch`` on the demo estate, and what headless faces do with nothing to read."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.unit.test_cli_status import REPO, status
+from tests.watch_process import WatchProcess
+
+
+def test_watch_reports_the_failed_esxi_host_then_stops_on_sigterm() -> None:
+    watch = WatchProcess("--scenario", "esxi-host-down", "--interval", "2")
+    try:
+        initial = watch.initial_report()
+        failed = [ln for ln in initial if ln["kind"] == "host" and ln["to"] == "CRITICAL"]
+        assert len(failed) == 1 and failed[0]["from"] is None
+        assert failed[0]["ref"].startswith("host:vc-east/")
+        assert initial[-1] == {**initial[-1], "kind": "overall", "ref": "overall", "from": None, "to": "CRITICAL"}
+        assert not [ln for ln in initial if ln["to"] == "OK" and ln["kind"] != "overall"], "OK items are not listed"
+        code, err = watch.stop()
+    finally:
+        watch.kill()
+    assert code == 0, err
+    assert "Traceback" not in err
+
+
+def test_watch_stops_on_sigint_with_exit_zero() -> None:
+    watch = WatchProcess("--demo")
+    try:
+        initial = watch.initial_report()
+        assert initial == [{**initial[0], "kind": "overall", "from": None, "to": "OK"}]
+        code, err = watch.stop(signal.SIGINT)
+    finally:
+        watch.kill()
+    assert code == 0, err
+
+
+def test_watch_prints_readable_lines_without_json() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "hybridview.cli", "watch", "--scenario", "kvm-host-down"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    ) as proc:
+        assert proc.stdout is not None
+        lines = []
+        while not lines or " overall " not in lines[-1]:
+            lines.append(proc.stdout.readline())
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    node = next(line for line in lines if " node " in line)
+    assert "new -> CRITICAL" in node and "nova-compute" in node
+    assert "overall health (overall): new -> CRITICAL" in lines[-1]
+
+
+@pytest.mark.parametrize("command", ["status", "watch"])
+def test_headless_faces_refuse_a_config_with_no_endpoints(tmp_path: Path, command: str) -> None:
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("version: 1\nrefresh_seconds: 30\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "hybridview.cli", command, "--config", str(empty)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
+    )
+    assert proc.returncode == 3
+    assert proc.stdout == ""
+    (line,) = proc.stderr.strip().splitlines()
+    assert f"{empty} names no clouds and no vCenters" in line
+    assert "--demo" in line
+
+
+def test_status_with_no_config_file_says_where_it_looked(tmp_path: Path) -> None:
+    proc = status(env={"XDG_CONFIG_HOME": str(tmp_path)})
+    assert proc.returncode == 3
+    assert str(tmp_path / "hybridview" / "config.yaml") in proc.stderr
+    assert "HYBRIDVIEW_CONFIG" in proc.stderr
+    assert "HYBRIDVIEW" not in proc.stdout
+
+
+def test_watch_bad_config_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nrefresh_seconds: fast\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "hybridview.cli", "watch", "--json", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
+    )
+    assert proc.returncode == 3
+    assert proc.stderr.count("\n") == 1 and "refresh_seconds" in proc.stderr
+    assert proc.stdout == ""
