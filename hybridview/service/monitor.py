@@ -33,6 +33,8 @@ T = TypeVar("T")
 FULL_VCENTER_RESYNC_SECONDS = 600.0
 READ_TIMEOUT_SECONDS = 60.0
 CLOSE_GRACE_SECONDS = 5.0
+# Reads that finish together publish together; a slow one delays the others at most this long.
+READ_BATCH_SECONDS = 0.5
 
 
 def _evaluated(estate: Estate) -> tuple[EstateView, States]:
@@ -61,6 +63,7 @@ class EstateMonitor:
         self._last_full_read: dict[str, float] = {}
         self._ticker: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._read_finished = asyncio.Event()
         self._publisher: asyncio.Task[None] | None = None
         self._dirty = False
         self._sequence = 0
@@ -141,7 +144,7 @@ class EstateMonitor:
             return
         self._last_full_read[name] = time.monotonic()
         task = spawn(self._read(name), name=f"read {name}", on_error=partial(self._endpoint_fault, name))
-        task.add_done_callback(lambda _t: self._notify_busy())
+        task.add_done_callback(lambda _t: self._read_done())
         self._reads[name] = task
         self._notify_busy()
 
@@ -158,6 +161,10 @@ class EstateMonitor:
         """A feed died of a bug: show it; the next full read of that vCenter starts a new one."""
         self._feeds.pop(name, None)
         self._endpoint_fault(name, exc, doing="following the change feed")
+
+    def _read_done(self) -> None:
+        self._read_finished.set()
+        self._notify_busy()
 
     def _notify_busy(self) -> None:
         busy = self.busy
@@ -177,6 +184,7 @@ class EstateMonitor:
 
     async def _publish_while_dirty(self) -> None:
         while self._dirty and not self._closed:
+            await self._gather_batch()
             self._dirty = False
             estate = self.refresher.estate()
             try:
@@ -186,6 +194,17 @@ class EstateMonitor:
                 self._fault(exc, doing="evaluating the estate")
                 continue
             self._publish(view, states, None)
+
+    async def _gather_batch(self) -> None:
+        """Wait while full reads are in flight, at most READ_BATCH_SECONDS: one evaluation, not one each."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + READ_BATCH_SECONDS
+        while self.busy and (remaining := deadline - loop.time()) > 0:
+            self._read_finished.clear()
+            try:
+                await asyncio.wait_for(self._read_finished.wait(), remaining)
+            except TimeoutError:
+                return
 
     def _publish(self, view: EstateView, states: States, fault: str | None) -> None:
         if self._closed:

@@ -235,3 +235,24 @@ def test_the_periodic_read_skips_a_vcenter_whose_feed_is_live() -> None:
             assert vc.calls == 1
 
     run(scenario)
+
+
+def test_reads_that_finish_close_together_publish_once_and_a_slow_one_separately() -> None:
+    quick, slow = FakeVCenter("vc-quick"), FakeVCenter("vc-slow")
+    nova, endpoints = fleet(quick, slow)
+    nova.delay = 0.1
+    slow.stall = threading.Event()
+
+    async def scenario() -> None:
+        async with EstateMonitor(endpoints) as monitor:
+            subscription = monitor.subscribe()
+            monitor.request_refresh()
+            first = await next_update(subscription)
+            assert first.view.estate.endpoint("c1").ok and first.view.estate.endpoint("vc-quick").ok  # type: ignore[union-attr]
+            assert not first.view.estate.endpoint("vc-slow").ok  # type: ignore[union-attr]
+            assert first.publication.sequence == 1, "the two quick reads made one publication"
+            slow.stall.set()
+            second = await next_update(subscription)
+            assert second.view.estate.endpoint("vc-slow").ok  # type: ignore[union-attr]
+
+    run(scenario)
