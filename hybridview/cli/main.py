@@ -132,8 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from hybridview.cli.gui import run_gui, run_screenshot
 
     if args.command == "screenshot":
-        return run_screenshot(endpoints, args.out, args.size)
-    return run_gui(endpoints, fallback_note)
+        return _exit_now_if_calls_are_stuck(run_screenshot(endpoints, args.out, args.size))
+    return _exit_now_if_calls_are_stuck(run_gui(endpoints, fallback_note))
 
 
 if __name__ == "__main__":

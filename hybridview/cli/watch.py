@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -44,6 +45,18 @@ def format_line(change: Transition, now: datetime, as_json: bool) -> str:
     return f"{stamp} {change.kind.value:8} {change.name} ({change.ref}): {was} -> {change.after}: {change.reason}"
 
 
+class OutputClosed(Exception):
+    """The reader of the lines went away (``watch | head``): a normal way to stop."""
+
+
+def _silence(out: TextIO) -> None:
+    """Point a closed pipe at /dev/null, so the flush at exit does not fail again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 class LinePrinter:
     def __init__(self, out: TextIO, as_json: bool) -> None:
         self._out = out
@@ -55,8 +68,12 @@ class LinePrinter:
         self._printed = states
         now = datetime.now(UTC)
         # Items first, the overall health last: it sums them up.
-        for change in sorted(changes, key=lambda c: c.kind is Kind.OVERALL):
-            print(format_line(change, now, self._as_json), file=self._out, flush=True)
+        try:
+            for change in sorted(changes, key=lambda c: c.kind is Kind.OVERALL):
+                print(format_line(change, now, self._as_json), file=self._out, flush=True)
+        except BrokenPipeError:
+            _silence(self._out)
+            raise OutputClosed from None
 
 
 async def _first_update(subscription: Subscription, grace_seconds: float) -> Update:
@@ -82,6 +99,8 @@ async def follow(monitor: EstateMonitor, printer: LinePrinter, grace_seconds: fl
         printer.report((await _first_update(subscription, grace_seconds)).publication.states)
         async for update in subscription:
             printer.report(update.publication.states)
+    except OutputClosed:
+        return
     finally:
         subscription.close()
 

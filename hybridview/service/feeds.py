@@ -26,13 +26,16 @@ class ChangeFeed:
         executor: Executor,
         *,
         on_change: Callable[[], None],
+        on_recovered: Callable[[], None],
     ) -> None:
         self.backend = backend
         self._refresher = refresher
         self._executor = executor
         self._on_change = on_change
+        self._on_recovered = on_recovered
         self._task: asyncio.Task[None] | None = None
         self.live = False
+        self._failing = False
 
     def start(self, *, on_stopped: Callable[[BaseException], None]) -> None:
         self._task = spawn(self._follow(), name=f"change feed {self.backend.name}", on_error=on_stopped)
@@ -55,13 +58,15 @@ class ChangeFeed:
             except Exception as exc:
                 if not isinstance(exc, BackendError):
                     log.error("change feed of %s failed unexpectedly", self.backend.name, exc_info=exc)
-                self.live = False
+                self.live, self._failing = False, True
                 self._refresher.mark_failed(self.backend.name, f"change feed: {describe_failure(exc)}")
                 self._on_change()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_FEED_BACKOFF_SECONDS)
                 continue
             backoff = UPDATE_WAIT_SECONDS
-            self.live = True
+            recovered, self._failing, self.live = self._failing, False, True
             if snapshot is not None:
                 self._on_change()
+            if recovered:  # the feed is back: a full read repairs what it missed and clears STALE
+                self._on_recovered()

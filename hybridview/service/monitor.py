@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from hybridview.core.health import evaluate
 from hybridview.core.model import Estate
-from hybridview.core.view import EstateView
+from hybridview.core.view import EstateView, unevaluated
 from hybridview.service.feeds import ChangeFeed
 from hybridview.service.publication import Publication, Subscription
 from hybridview.service.refresh import EstateRefresher, close_backend
@@ -76,6 +76,9 @@ class EstateMonitor:
     def subscribe(self) -> Subscription:
         """An async iterator of updates: the newest publication and the transitions since the last one read."""
         subscription = Subscription(self._unsubscribe)
+        if self._closed:
+            subscription.end()
+            return subscription
         self._subscriptions.append(subscription)
         if self.latest is not None:
             subscription.offer(self.latest)
@@ -128,14 +131,24 @@ class EstateMonitor:
                 await asyncio.wait_for(self._wake.wait(), self.interval_seconds)
             except TimeoutError:
                 if self.auto_refresh:
-                    self._periodic_read()
+                    self._periodic_read_reporting_failure()
+
+    def _periodic_read_reporting_failure(self) -> None:
+        """One failed round is shown and logged; the next round runs all the same."""
+        try:
+            self._periodic_read()
+        except Exception as exc:
+            log.exception("periodic read failed")
+            self._fault(exc, doing="starting the periodic reads")
 
     def _periodic_read(self) -> None:
         now = time.monotonic()
         live = self.live_feeds
+        estate = self.refresher.estate()
         for name in self.refresher.endpoint_names():
             recent = now - self._last_full_read.get(name, 0.0) < FULL_VCENTER_RESYNC_SECONDS
-            if not (name in live and recent):
+            status = estate.endpoint(name)
+            if not (name in live and recent and status is not None and status.ok):
                 self._start_read(name)
 
     def _start_read(self, name: str) -> None:
@@ -153,7 +166,13 @@ class EstateMonitor:
         self.request_publish()
         vcenter = next((b for b in self.endpoints.vcenters if b.name == name), None)
         if vcenter is not None and name not in self._feeds and not self._closed:
-            feed = ChangeFeed(vcenter, self.refresher, self._pool, on_change=self.request_publish)
+            feed = ChangeFeed(
+                vcenter,
+                self.refresher,
+                self._pool,
+                on_change=self.request_publish,
+                on_recovered=partial(self._start_read, name),
+            )
             self._feeds[name] = feed
             feed.start(on_stopped=partial(self._feed_stopped, name))
 
@@ -219,6 +238,8 @@ class EstateMonitor:
         text = f"internal error while {doing}: {describe_exception(exc)}"
         if self.latest is not None:
             self._publish(self.latest.view, with_fault(self.latest.states, text), text)
+        else:  # nothing evaluated yet: the endpoints alone, no item to show as healthy
+            self._publish(unevaluated(self.refresher.estate()), with_fault({}, text), text)
 
     def _endpoint_fault(self, name: str, exc: BaseException, doing: str = "reading it") -> None:
         self.refresher.mark_failed(name, f"internal error while {doing}: {describe_exception(exc)}")

@@ -72,11 +72,12 @@ class EstateRefresher:
 
     async def read(self, name: str) -> None:
         """One endpoint's full read, kept (or marked failed) as soon as it completes."""
-        backend = self.backend(name)
-        if isinstance(backend, VCenterBackend):
-            await self._refresh_one(backend, backend.fetch, self._keep_vcenter)
+        vcenter = next((b for b in self.vcenters if b.name == name), None)
+        if vcenter is not None:
+            await self._refresh_one(vcenter, vcenter.fetch, self._keep_vcenter)
         else:
-            await self._refresh_one(backend, backend.fetch, self._keep_openstack)
+            cloud = next(b for b in self.openstack if b.name == name)
+            await self._refresh_one(cloud, cloud.fetch, self._keep_openstack)
 
     def backend(self, name: str) -> OpenStackBackend | VCenterBackend:
         return next(b for b in self._backends() if b.name == name)
@@ -121,21 +122,19 @@ class EstateRefresher:
             self.mark_failed(name, "previous refresh still running")
             return
         self._in_flight.add(name)
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, fetch)
+        future = asyncio.get_running_loop().run_in_executor(self._executor, fetch)
         try:
             keep(await asyncio.wait_for(asyncio.shield(future), self._timeout))
+            self._mark_ok(name, backend.warnings)
         except TimeoutError:
-            future.add_done_callback(lambda _f: self._in_flight.discard(name))
             self.mark_failed(name, f"timed out after {self._timeout:.0f} s")
-            return
         except Exception as exc:
             if not isinstance(exc, BackendError):
                 log.exception("refresh of %s failed unexpectedly", name)
             self.mark_failed(name, describe_failure(exc))
-        else:
-            self._mark_ok(name, backend.warnings)
-        self._in_flight.discard(name)
+        finally:
+            # A call that timed out goes on in its worker: the endpoint counts as read until it returns.
+            future.add_done_callback(lambda _f: self._in_flight.discard(name))
 
     def _backends(self) -> list[OpenStackBackend | VCenterBackend]:
         return [*self.openstack, *self.vcenters]

@@ -18,6 +18,7 @@ from hybridview.core.model import EndpointStatus
 from hybridview.core.view import EstateView
 
 OVERALL_REF = "overall"
+GONE = "GONE"  # the item left the inventory (a host removed, a node deleted)
 
 
 class Kind(StrEnum):
@@ -83,7 +84,7 @@ def with_fault(states: States, fault: str) -> dict[Ref | str, ItemState]:
 
 
 def transitions(before: States | None, after: States) -> list[Transition]:
-    """What changed level; with no ``before``, every item that is not OK and the overall health."""
+    """What changed level, and what is gone; with no ``before``, every item not OK and the overall health."""
     changes = []
     for key, state in after.items():
         old = before.get(key) if before is not None else None
@@ -95,6 +96,9 @@ def transitions(before: States | None, after: States) -> list[Transition]:
         changes.append(
             Transition(state.kind, state.ref, state.name, old.level if old else None, state.level, state.reason)
         )
+    for key, old in (before or {}).items():
+        if key not in after:
+            changes.append(Transition(old.kind, old.ref, old.name, old.level, GONE, "no longer reported"))
     return changes
 
 

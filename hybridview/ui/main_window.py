@@ -179,9 +179,11 @@ class MainWindow(QMainWindow):
 
     # -- updates -------------------------------------------------------------------------
 
-    def _on_fault(self, _fault: str | None) -> None:
+    def _on_fault(self, fault: str | None) -> None:
         if self.controller.latest is not None:
             self._show_alert(self.controller.latest)
+        elif fault:  # nothing could be shown yet
+            self._set_alert(f"✖ {fault}", "critical")
 
     def _on_busy(self, busy: bool) -> None:
         self.refresh_action.setEnabled(not busy)
@@ -239,7 +241,10 @@ class MainWindow(QMainWindow):
                 else "⚠ Some items need attention"
             )
         level = "critical" if failed or fault else ("warning" if stale or health.overall is not Overall.OK else "ok")
-        self.alert.setText("    ".join(parts))
+        self._set_alert("    ".join(parts), level)
+
+    def _set_alert(self, text: str, level: str) -> None:
+        self.alert.setText(text)
         self.alert.setProperty("level", level)
         self.alert.style().unpolish(self.alert)
         self.alert.style().polish(self.alert)

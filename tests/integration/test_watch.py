@@ -115,11 +115,13 @@ def test_a_vcenter_that_never_answers_holds_back_no_other(tmp_path: Path, vcsim:
         assert silent_line["to"] == "STALE"
         watch.seen.clear()
         host_goes_critical_within_seconds_after_start(watch, vcsim)
-        code, _err = watch.stop(seconds=30)
+        code, err = watch.stop(seconds=30)
     finally:
         watch.kill()
         silent.close()
-    assert code == 0
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert vcsim.terminate_sessions() == 0, "watch left a vCenter session open"
 
 
 def host_goes_critical_within_seconds_after_start(watch: WatchProcess, peer: VcsimPeer) -> None:

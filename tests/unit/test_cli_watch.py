@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -48,9 +49,11 @@ def test_watch_prints_readable_lines_without_json() -> None:
         cwd=REPO,
     ) as proc:
         assert proc.stdout is not None
-        lines = []
+        lines: list[str] = []
         while not lines or " overall " not in lines[-1]:
-            lines.append(proc.stdout.readline())
+            line = proc.stdout.readline()
+            assert line, f"watch ended early after {lines}"
+            lines.append(line)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
     node = next(line for line in lines if " node " in line)
@@ -99,3 +102,15 @@ def test_watch_bad_config_is_one_line_and_exit_3(tmp_path: Path) -> None:
     assert proc.returncode == 3
     assert proc.stderr.count("\n") == 1 and "refresh_seconds" in proc.stderr
     assert proc.stdout == ""
+
+
+def test_a_reader_that_goes_away_stops_the_printer_quietly(tmp_path: Path) -> None:
+    from hybridview.cli.watch import LinePrinter, OutputClosed
+    from hybridview.service.transitions import Kind, ItemState
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    with os.fdopen(write_end, "w") as out:
+        printer = LinePrinter(out, as_json=True)
+        with pytest.raises(OutputClosed):
+            printer.report({"overall": ItemState(Kind.OVERALL, "overall", "overall health", "OK", "fine")})

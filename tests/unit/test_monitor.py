@@ -90,7 +90,10 @@ def test_transitions_are_folded_for_a_subscriber_that_reads_late() -> None:
             await update_where(subscription, lambda u: u.view.estate.endpoint("vc1").ok)  # type: ignore[union-attr]
             vc.updates.put(vcenter("vc1", hosts=(esxi("h1", vcenter="vc1", connection="notResponding"),)))
             vc.updates.put(vcenter("vc1", hosts=(esxi("h1", vcenter="vc1"),)))
-            await asyncio.sleep(1.0)  # both published while this subscriber was away
+            deadline = time.monotonic() + 10
+            while vc.updates.qsize() or monitor._dirty or (monitor._publisher and not monitor._publisher.done()):
+                assert time.monotonic() < deadline, "the feed updates were never published"
+                await asyncio.sleep(0.05)  # both published while this subscriber was away
             update = await next_update(subscription)
             assert update.publication.sequence == monitor.latest.sequence  # type: ignore[union-attr]
             assert not [t for t in update.transitions if t.name == "h1.example"], "down and up again folds to nothing"
@@ -138,9 +141,10 @@ def test_a_feed_that_raises_marks_its_vcenter_stale_then_recovers(caplog: pytest
             assert "change feed" in (endpoint_error(update, "vc1") or "")
             assert "RuntimeError: feed bug" in (endpoint_error(update, "vc1") or "")
             assert "vc1" not in monitor.live_feeds
-            vc.feed_error = None
-            vc.updates.put(vcenter("vc1", hosts=(esxi("h2", vcenter="vc1"),)))
+            calls = vc.calls
+            vc.feed_error = None  # back, with nothing new to say: a full read clears STALE
             await update_where(subscription, lambda u: endpoint_error(u, "vc1") is None)
+            assert vc.calls == calls + 1
 
     run(scenario)
     assert any("change feed of vc1" in r.getMessage() for r in caplog.records)
@@ -237,11 +241,14 @@ def test_the_periodic_read_skips_a_vcenter_whose_feed_is_live() -> None:
     run(scenario)
 
 
-def test_reads_that_finish_close_together_publish_once_and_a_slow_one_separately() -> None:
+def test_reads_that_finish_close_together_publish_once_and_a_slow_one_separately(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     quick, slow = FakeVCenter("vc-quick"), FakeVCenter("vc-slow")
     nova, endpoints = fleet(quick, slow)
     nova.delay = 0.1
     slow.stall = threading.Event()
+    monkeypatch.setattr(monitor_module, "READ_BATCH_SECONDS", 3.0)  # generous on a loaded runner
 
     async def scenario() -> None:
         async with EstateMonitor(endpoints) as monitor:
@@ -254,5 +261,65 @@ def test_reads_that_finish_close_together_publish_once_and_a_slow_one_separately
             slow.stall.set()
             second = await next_update(subscription)
             assert second.view.estate.endpoint("vc-slow").ok  # type: ignore[union-attr]
+
+    run(scenario)
+
+
+def test_a_first_evaluation_that_raises_still_shows_the_endpoints_and_the_fault(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _nova, endpoints = fleet()
+
+    def broken(_estate: object) -> object:
+        raise ValueError("evaluation bug")
+
+    monkeypatch.setattr(monitor_module, "evaluate", broken)
+
+    async def scenario() -> None:
+        async with EstateMonitor(endpoints) as monitor:
+            subscription = monitor.subscribe()
+            monitor.start()
+            update = await next_update(subscription)
+            assert update.publication.fault == "internal error while evaluating the estate: ValueError: evaluation bug"
+            assert update.view.estate.openstack == () and update.view.estate.vcenters == ()
+            assert update.view.health.overall is Overall.UNKNOWN
+            assert [(t.ref, t.after) for t in update.transitions] == [(OVERALL_REF, "UNKNOWN")]
+
+    run(scenario)
+
+
+def test_a_periodic_round_that_raises_is_reported_and_the_next_one_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    nova, endpoints = fleet()
+
+    async def scenario() -> None:
+        async with EstateMonitor(endpoints) as monitor:
+            subscription = monitor.subscribe()
+            monitor.start()
+            await next_update(subscription)
+            real = monitor._periodic_read
+            failures = iter([RuntimeError("tick bug")])
+
+            def flaky() -> None:
+                if (failure := next(failures, None)) is not None:
+                    raise failure
+                real()
+
+            monkeypatch.setattr(monitor, "_periodic_read", flaky)
+            monitor.set_interval(0.2)
+            faulted = await update_where(subscription, lambda u: u.publication.fault is not None)
+            assert "RuntimeError: tick bug" in (faulted.publication.fault or "")
+            reads = nova.calls
+            await update_where(subscription, lambda u: u.publication.fault is None and nova.calls > reads)
+
+    run(scenario)
+
+
+def test_subscribing_to_a_closed_monitor_ends_at_once() -> None:
+    _nova, endpoints = fleet()
+
+    async def scenario() -> None:
+        monitor = EstateMonitor(endpoints)
+        await monitor.aclose()
+        assert [u async for u in monitor.subscribe()] == []
 
     run(scenario)

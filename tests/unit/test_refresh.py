@@ -215,3 +215,30 @@ def test_close_survives_a_failing_backend(pool: ThreadPoolExecutor, caplog: pyte
 )
 def test_describe_failure(exc: BaseException, text: str) -> None:
     assert describe_failure(exc) == text
+
+
+def test_a_read_that_fails_after_its_fetch_does_not_leave_the_endpoint_reading(pool: ThreadPoolExecutor) -> None:
+    class BrokenWarnings(FakeNova):
+        broken = True
+
+        @property
+        def warnings(self) -> tuple[str, ...]:
+            if self.broken:
+                raise RuntimeError("warnings bug")
+            return ()
+
+    nova = BrokenWarnings("c1")
+    refresher = EstateRefresher([nova], [], pool)
+
+    async def twice() -> None:
+        await refresher.read("c1")
+        status = refresher.estate().endpoint("c1")
+        assert status is not None and status.error == "unexpected RuntimeError: warnings bug"
+        await asyncio.sleep(0)  # the worker's done callback
+        assert not refresher.reading("c1")
+        nova.broken = False
+        await refresher.read("c1")
+
+    asyncio.run(twice())
+    assert nova.calls == 2
+    assert refresher.estate().endpoint("c1").ok  # type: ignore[union-attr]

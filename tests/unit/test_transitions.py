@@ -64,3 +64,10 @@ def test_a_fault_makes_the_overall_health_unknown_with_the_reason() -> None:
     (change,) = transitions(health_states(view()), states)
     assert (change.kind, change.after) == (Kind.OVERALL, "UNKNOWN")
     assert change.reason.endswith("ValueError: x")
+
+
+def test_an_item_that_leaves_the_inventory_is_reported_gone() -> None:
+    before = health_states(view(host_connection="notResponding"))
+    after = {k: v for k, v in before.items() if k != HostRef("vc1", "host-1")}
+    (gone,) = transitions(before, after)
+    assert (gone.kind, gone.name, gone.before, gone.after) == (Kind.HOST, "host-1.example", "CRITICAL", "GONE")
