@@ -17,10 +17,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def status(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return run_cli("status", *args, env=env)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **(env or {})}
     full_env.pop("HYBRIDVIEW_CONFIG", None)
     return subprocess.run(
-        [sys.executable, "-m", "hybridview.cli", "status", *args],
+        [sys.executable, "-m", "hybridview.cli", *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.test_cli_status import REPO, status
+from tests.unit.test_cli_status import REPO, run_cli, status
 from tests.watch_process import WatchProcess
 
 
@@ -65,14 +65,7 @@ def test_watch_prints_readable_lines_without_json() -> None:
 def test_headless_faces_refuse_a_config_with_no_endpoints(tmp_path: Path, command: str) -> None:
     empty = tmp_path / "empty.yaml"
     empty.write_text("version: 1\nrefresh_seconds: 30\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "hybridview.cli", command, "--config", str(empty)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-        check=False,
-    )
+    proc = run_cli(command, "--config", str(empty))
     assert proc.returncode == 3
     assert proc.stdout == ""
     (line,) = proc.stderr.strip().splitlines()
@@ -91,14 +84,7 @@ def test_status_with_no_config_file_says_where_it_looked(tmp_path: Path) -> None
 def test_watch_bad_config_is_one_line_and_exit_3(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nrefresh_seconds: fast\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "hybridview.cli", "watch", "--json", "--config", str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-        check=False,
-    )
+    proc = run_cli("watch", "--json", "--config", str(bad))
     assert proc.returncode == 3
     assert proc.stderr.count("\n") == 1 and "refresh_seconds" in proc.stderr
     assert proc.stdout == ""
