@@ -35,6 +35,8 @@ READ_TIMEOUT_SECONDS = 60.0
 CLOSE_GRACE_SECONDS = 5.0
 # Reads that finish together publish together; a slow one delays the others at most this long.
 READ_BATCH_SECONDS = 0.5
+# A burst of changes (several vCenter feeds at once) settles this long into one evaluation.
+BURST_SECONDS = 0.1
 
 
 def _evaluated(estate: Estate) -> tuple[EstateView, States]:
@@ -66,6 +68,7 @@ class EstateMonitor:
         self._read_finished = asyncio.Event()
         self._publisher: asyncio.Task[None] | None = None
         self._dirty = False
+        self._feed_changes = False
         self._sequence = 0
         self._closed = False
         self._was_busy = False
@@ -170,7 +173,7 @@ class EstateMonitor:
                 vcenter,
                 self.refresher,
                 self._pool,
-                on_change=self.request_publish,
+                on_change=self._feed_changed,
                 on_recovered=partial(self._start_read, name),
             )
             self._feeds[name] = feed
@@ -195,6 +198,10 @@ class EstateMonitor:
 
     # -- publishing ----------------------------------------------------------------------
 
+    def _feed_changed(self) -> None:
+        self._feed_changes = True
+        self.request_publish()
+
     def request_publish(self) -> None:
         """Coalesce bursts (several endpoints or feed batches at once) into one evaluation."""
         self._dirty = True
@@ -203,8 +210,10 @@ class EstateMonitor:
 
     async def _publish_while_dirty(self) -> None:
         while self._dirty and not self._closed:
+            if self._feed_changes:  # feeds fire in bursts; a read's result is published at once
+                await asyncio.sleep(BURST_SECONDS)
             await self._gather_batch()
-            self._dirty = False
+            self._dirty = self._feed_changes = False
             estate = self.refresher.estate()
             try:
                 view, states = await self.offload(_evaluated, estate)
