@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from hybridview.service.wiring import Endpoints
+
+NO_DISPLAY = (
+    "hybridview: no display found (DISPLAY/WAYLAND_DISPLAY unset): run `hybridview status`, "
+    "`hybridview watch`, `hybridview screenshot OUT.png`, or set QT_QPA_PLATFORM=offscreen"
+)
+DISPLAY_VARIABLES = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+
+
+def no_display() -> str | None:
+    """Why the window cannot open here, before Qt aborts with a misleading plugin error; None if it can."""
+    if sys.platform.startswith("linux") and not any(os.environ.get(name) for name in DISPLAY_VARIABLES):
+        return NO_DISPLAY
+    return None
 
 
 def run_gui(endpoints: Endpoints, note: str | None) -> int:

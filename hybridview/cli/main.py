@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import logging
 import os
+import math
 import sys
+import time
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
@@ -19,6 +21,7 @@ from hybridview.sim import SCENARIOS
 
 EXIT_UNKNOWN = int(Overall.UNKNOWN)
 COMMANDS = ("gui", "status", "watch", "screenshot")
+STATUS_TIMEOUT_SECONDS = 30.0
 log = logging.getLogger("hybridview")
 
 
@@ -47,6 +50,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hybridview", description="Nova compute nodes beside the vCenter clusters they proxy."
@@ -58,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(status)
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=STATUS_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="finish within this time; an endpoint with no answer by then is stale (default: %(default)g)",
+    )
     watch = sub.add_parser("watch", help="follow every endpoint and print one line per health change until stopped")
     _common(watch)
     watch.add_argument("--json", action="store_true", help="JSON lines")
@@ -109,11 +129,18 @@ def _endpoints(args: argparse.Namespace) -> tuple[Endpoints, str | None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    started = time.monotonic()
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.command == "gui":
+        from hybridview.cli.gui import no_display
+
+        if problem := no_display():  # before the demo fallback's note: one line that says what to run
+            print(problem, file=sys.stderr)
+            return EXIT_UNKNOWN
     try:
         endpoints, fallback_note = _endpoints(args)
     except (config_mod.ConfigError, NoEndpoints) as exc:
@@ -124,7 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "status":
         from hybridview.cli.status import run_status
 
-        return _exit_now_if_calls_are_stuck(_run_headless(run_status(args, endpoints)))
+        deadline = started + args.timeout
+        return _exit_now_if_calls_are_stuck(_run_headless(run_status(args, endpoints, deadline)))
     if args.command == "watch":
         from hybridview.cli.watch import run_watch
 

@@ -33,6 +33,7 @@ T = TypeVar("T")
 FULL_VCENTER_RESYNC_SECONDS = 600.0
 READ_TIMEOUT_SECONDS = 60.0
 CLOSE_GRACE_SECONDS = 5.0
+LOGOUT_SECONDS = 1.0
 # Reads that finish together publish together; a slow one delays the others at most this long.
 READ_BATCH_SECONDS = 0.5
 # A burst of changes (several vCenter feeds at once) settles this long into one evaluation.
@@ -63,6 +64,7 @@ class EstateMonitor:
         self._reads: dict[str, asyncio.Task[None]] = {}
         self._feeds: dict[str, ChangeFeed] = {}
         self._last_full_read: dict[str, float] = {}
+        self._read_started: dict[str, float] = {}
         self._ticker: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._read_finished = asyncio.Event()
@@ -121,9 +123,14 @@ class EstateMonitor:
         for name in self.refresher.endpoint_names():
             self._start_read(name)
 
-    async def read_once(self) -> EstateView:
-        """One full read of every endpoint, evaluated: the monitor used once."""
-        return await self.refresher.refresh()
+    async def read_once(self, deadline: float | None = None) -> EstateView:
+        """One full read of every endpoint, evaluated: the monitor used once.
+
+        ``deadline`` (a ``time.monotonic()`` value) ends the read: an endpoint that has not
+        answered by then is marked stale, "no answer within N s".
+        """
+        timeout = None if deadline is None else deadline - time.monotonic()
+        return await self.refresher.refresh(timeout_seconds=timeout)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -159,6 +166,7 @@ class EstateMonitor:
         if self._closed or (running is not None and not running.done()) or self.refresher.reading(name):
             return
         self._last_full_read[name] = time.monotonic()
+        self._read_started[name] = time.monotonic()
         task = spawn(self._read(name), name=f"read {name}", on_error=partial(self._endpoint_fault, name))
         task.add_done_callback(lambda _t: self._read_done())
         self._reads[name] = task
@@ -224,10 +232,15 @@ class EstateMonitor:
             self._publish(view, states, None)
 
     async def _gather_batch(self) -> None:
-        """Wait while full reads are in flight, at most READ_BATCH_SECONDS: one evaluation, not one each."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + READ_BATCH_SECONDS
-        while self.busy and (remaining := deadline - loop.time()) > 0:
+        """Wait for reads started in the last READ_BATCH_SECONDS: one evaluation, not one each.
+
+        A read older than that is slow (or hung) and holds back no publication.
+        """
+        while True:
+            starts = [self._read_started[name] for name, task in self._reads.items() if not task.done()]
+            remaining = max(starts, default=-READ_BATCH_SECONDS) + READ_BATCH_SECONDS - time.monotonic()
+            if remaining <= 0:
+                return
             self._read_finished.clear()
             try:
                 await asyncio.wait_for(self._read_finished.wait(), remaining)
@@ -260,8 +273,13 @@ class EstateMonitor:
 
     # -- closing -------------------------------------------------------------------------
 
-    async def aclose(self) -> None:
-        """Stop following, let in-flight SDK calls finish, then close every backend's connections."""
+    async def aclose(self, grace_seconds: float | None = None) -> None:
+        """Stop following, let in-flight SDK calls finish, then close every backend's connections.
+
+        Closing takes about ``grace_seconds`` (CLOSE_GRACE_SECONDS unless given) at most: calls
+        still running then are abandoned, and the closes get what is left, or at least
+        LOGOUT_SECONDS so the endpoints that answer are logged out.
+        """
         if self._closed:
             return
         self._closed = True
@@ -272,14 +290,17 @@ class EstateMonitor:
         await asyncio.gather(*tasks, return_exceptions=True)
         for subscription in list(self._subscriptions):
             subscription.end()
-        stuck = await asyncio.to_thread(self._pool.close, CLOSE_GRACE_SECONDS)
+        grace = max(0.0, CLOSE_GRACE_SECONDS if grace_seconds is None else grace_seconds)
+        deadline = time.monotonic() + grace
+        stuck = await asyncio.to_thread(self._pool.close, grace)
         if stuck:
-            log.warning("%d call(s) still wait on an endpoint after %.0f s; abandoned", stuck, CLOSE_GRACE_SECONDS)
+            log.warning("%d call(s) still wait on an endpoint after %.1f s; abandoned", stuck, grace)
         names = self.refresher.endpoint_names()
         closes = {name: partial(close_backend, self.refresher.backend(name)) for name in names}
-        still_closing = await run_bounded(closes, CLOSE_GRACE_SECONDS)
+        budget = max(deadline - time.monotonic(), min(LOGOUT_SECONDS, grace))
+        still_closing = await run_bounded(closes, budget)
         if still_closing:
-            log.warning("closing %s did not finish in %.0f s; abandoned", ", ".join(still_closing), CLOSE_GRACE_SECONDS)
+            log.warning("closing %s did not finish in %.1f s; abandoned", ", ".join(still_closing), budget)
 
     async def __aenter__(self) -> EstateMonitor:
         return self

@@ -32,6 +32,10 @@ def describe_failure(exc: BaseException) -> str:
     return f"unexpected {type(exc).__name__}: {exc}"
 
 
+def _seconds(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
+
+
 class EstateRefresher:
     def __init__(
         self,
@@ -65,19 +69,24 @@ class EstateRefresher:
             node_map=self._node_map,
         )
 
-    async def refresh(self, skip: Collection[str] = ()) -> EstateView:
-        """Fetch every endpoint (but those in ``skip``) concurrently; one failure never hides the others."""
-        await asyncio.gather(*(self.read(b.name) for b in self._backends() if b.name not in skip))
+    async def refresh(self, skip: Collection[str] = (), *, timeout_seconds: float | None = None) -> EstateView:
+        """Fetch every endpoint (but those in ``skip``) concurrently; one failure never hides the others.
+
+        ``timeout_seconds`` shortens this round's per-endpoint timeout (never lengthens it).
+        """
+        names = [b.name for b in self._backends() if b.name not in skip]
+        await asyncio.gather(*(self.read(name, timeout_seconds=timeout_seconds) for name in names))
         return await self.evaluate()
 
-    async def read(self, name: str) -> None:
+    async def read(self, name: str, *, timeout_seconds: float | None = None) -> None:
         """One endpoint's full read, kept (or marked failed) as soon as it completes."""
+        limit = self._timeout if timeout_seconds is None else max(0.0, min(timeout_seconds, self._timeout))
         vcenter = next((b for b in self.vcenters if b.name == name), None)
         if vcenter is not None:
-            await self._refresh_one(vcenter, vcenter.fetch, self._keep_vcenter)
+            await self._refresh_one(vcenter, vcenter.fetch, self._keep_vcenter, limit)
         else:
             cloud = next(b for b in self.openstack if b.name == name)
-            await self._refresh_one(cloud, cloud.fetch, self._keep_openstack)
+            await self._refresh_one(cloud, cloud.fetch, self._keep_openstack, limit)
 
     def backend(self, name: str) -> OpenStackBackend | VCenterBackend:
         return next(b for b in self._backends() if b.name == name)
@@ -116,6 +125,7 @@ class EstateRefresher:
         backend: OpenStackBackend | VCenterBackend,
         fetch: Callable[[], T],
         keep: Callable[[T], None],
+        limit_seconds: float,
     ) -> None:
         name = backend.name
         if name in self._in_flight:
@@ -124,10 +134,10 @@ class EstateRefresher:
         self._in_flight.add(name)
         future = asyncio.get_running_loop().run_in_executor(self._executor, fetch)
         try:
-            keep(await asyncio.wait_for(asyncio.shield(future), self._timeout))
+            keep(await asyncio.wait_for(asyncio.shield(future), limit_seconds))
             self._mark_ok(name, backend.warnings)
         except TimeoutError:
-            self.mark_failed(name, f"timed out after {self._timeout:.0f} s")
+            self.mark_failed(name, f"timed out: no answer within {_seconds(limit_seconds)} s")
         except Exception as exc:
             if not isinstance(exc, BackendError):
                 log.exception("refresh of %s failed unexpectedly", name)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,46 +12,11 @@ import yaml
 from tests.integration.nova_peer import COMPUTES, nova_peer  # noqa: F401 - module fixture
 from tests.peers.nova.fixture import NovaPeer
 from tests.peers.vcsim.fixture import VcsimPeer
+from tests.silent_vcenter import PASSWORD_ENV, SilentServer, vcenter_entry
 from tests.vcenters import VCSIM_PASSWORD, VCSIM_USER
 from tests.watch_process import WatchProcess
 
-PASSWORD_ENV = "HV_TEST_VCSIM_PASSWORD"
 HOST_REPORT_SECONDS = 5.0
-
-
-class SilentServer:
-    """Accepts TCP connections on 127.0.0.1 and never answers: a hung vCenter."""
-
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.held: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _addr = self.listener.accept()
-            except OSError:
-                return
-            self.held.append(conn)
-
-    def close(self) -> None:
-        self.listener.close()
-        for conn in self.held:
-            conn.close()
-
-
-def vcenter_entry(name: str, port: int, ca_file: str) -> dict[str, object]:
-    return {
-        "name": name,
-        "host": "127.0.0.1",
-        "port": port,
-        "user": VCSIM_USER,
-        "password_env": PASSWORD_ENV,
-        "verify": ca_file,
-    }
 
 
 @pytest.fixture

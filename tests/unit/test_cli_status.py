@@ -20,9 +20,13 @@ def status(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
     return run_cli("status", *args, env=env)
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, unset: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """The CLI in a child process, Qt offscreen, with ``env`` added and the variables in ``unset`` removed."""
     full_env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **(env or {})}
-    full_env.pop("HYBRIDVIEW_CONFIG", None)
+    for name in ("HYBRIDVIEW_CONFIG", *unset):
+        full_env.pop(name, None)
     return subprocess.run(
         [sys.executable, "-m", "hybridview.cli", *args],
         capture_output=True,
@@ -159,3 +163,22 @@ def test_main_in_process(scenario: str, capsys: pytest.CaptureFixture[str]) -> N
     doc = json.loads(capsys.readouterr().out)
     assert code == {"healthy": 0, "kvm-host-down": 2}[scenario]
     assert doc["health"] == {"healthy": "ok", "kvm-host-down": "critical"}[scenario]
+
+
+def test_timeout_defaults_to_30_seconds_and_takes_a_fraction() -> None:
+    from hybridview.cli.main import parse_args
+
+    assert parse_args(["status"]).timeout == 30
+    assert parse_args(["status", "--timeout", "2.5"]).timeout == 2.5
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "abc", "nan", "inf", ""])
+def test_a_bad_timeout_is_argparses_one_line_error(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from hybridview.cli.main import parse_args
+
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["status", "--timeout", bad])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.startswith("hybridview status: error: argument --timeout: ")
+    assert "seconds" in error

@@ -43,6 +43,12 @@ def _json(status: int, body: Any, request_id: str | None = REQUEST_ID) -> Answer
 
 NOVA_503 = _json(503, {"serviceUnavailable": {"code": 503, "message": UNAVAILABLE}})
 NOVA_401 = _json(401, {"error": {"code": 401, "message": "The request you have made requires authentication."}})
+POLICY = "Policy doesn't allow os_compute_api:os-hypervisors:list to be performed."
+NOVA_403 = _json(403, {"forbidden": {"code": 403, "message": POLICY}})
+ROLE_403 = (
+    f"HTTP 403: {POLICY} (request id {REQUEST_ID})"
+    " — this check needs the admin role on the cloud (Nova's default policy)"
+)
 HTML_200: Answer = (200, {"Content-Type": "text/html"}, b"<html><body>maintenance</body></html>")
 VERSION = _json(
     200,
@@ -177,6 +183,21 @@ def test_a_discovery_failure_without_a_cause_keeps_its_own_words() -> None:
     assert reported_cause(ks_exc.DiscoveryFailure("x")) is None
 
 
+def test_a_policy_refusal_says_which_role_the_check_needs() -> None:
+    with pytest.raises(sdk_exc.ForbiddenException) as sdk_error:
+        sdk_exc.raise_from_response(_response(NOVA_403))
+    error = backend_error("c1", sdk_error.value)
+    assert str(error) == error.describe() == ROLE_403
+    assert (error.status_code, error.request_id, error.message) == (403, REQUEST_ID, POLICY)
+    assert str(backend_error("c1", _ks_http_error(NOVA_403))) == ROLE_403
+
+
+def test_other_http_errors_carry_no_role_hint() -> None:
+    with pytest.raises(sdk_exc.HttpException) as sdk_error:
+        sdk_exc.raise_from_response(_response(NOVA_503))
+    assert "role" not in str(backend_error("c1", sdk_error.value))
+
+
 # -- first contact through a real Connection ----------------------------------------------
 
 
@@ -191,6 +212,10 @@ def test_401_at_discovery_names_the_status_and_the_message() -> None:
     error = _fetch_error(lambda _path: NOVA_401)
     assert str(error) == f"HTTP 401: The request you have made requires authentication. (request id {REQUEST_ID})"
     assert str(error) == str(_later_call_error(NOVA_401))
+
+
+def test_a_403_on_a_listing_reaches_the_operator_with_the_role_it_needs() -> None:
+    assert str(_later_call_error(NOVA_403)) == ROLE_403
 
 
 def test_a_version_document_that_is_not_json_says_so() -> None:

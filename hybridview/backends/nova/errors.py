@@ -20,6 +20,16 @@ T = TypeVar("T")
 DISCOVERY_FAILURES = (ks_exc.DiscoveryFailure, sdk_exc.ServiceDiscoveryException)
 # Failures that name their own cause: an HTTP answer, or no connection at all.
 _CAUSES = (sdk_exc.HttpException, ks_exc.HttpError, ks_exc.ConnectionError)
+# Every read of ours (hypervisors, services, all projects' servers, migrations) is admin-only in Nova's
+# default policy, so a 403 on one of them means the token lacks the role, never a transient fault.
+ROLE_NEEDED = "this check needs the admin role on the cloud (Nova's default policy)"
+
+
+class PolicyRefusal(BackendError):
+    """Nova's policy refused a read (HTTP 403): the operator reads which role the check needs."""
+
+    def describe(self) -> str:
+        return f"{super().describe()} — {ROLE_NEEDED}"
 
 
 def translate_errors(endpoint: str, call: Callable[[], T]) -> T:
@@ -37,12 +47,11 @@ def backend_error(endpoint: str, exc: Exception) -> BackendError:
     if isinstance(exc, DISCOVERY_FAILURES) and (cause := reported_cause(exc)) is not None:
         return backend_error(endpoint, cause)
     if isinstance(exc, sdk_exc.HttpException):
-        message = first_line(exc.details or exc.message)
-        return BackendError(endpoint, message, status_code=exc.status_code, request_id=exc.request_id)
+        return _http_error(endpoint, exc.details or exc.message, exc.status_code, exc.request_id)
     if isinstance(exc, ks_exc.HttpError):
         if (as_sdk := _as_sdk_error(exc.response)) is not None:  # read the body as later calls do
             return backend_error(endpoint, as_sdk)
-        return BackendError(endpoint, first_line(exc.message), status_code=exc.http_status, request_id=exc.request_id)
+        return _http_error(endpoint, exc.message, exc.http_status, exc.request_id)
     if isinstance(exc, ks_exc.ConnectionError):
         return BackendError(endpoint, f"cannot connect: {first_line(str(exc))}")
     if isinstance(exc, ks_exc.DiscoveryFailure):
@@ -55,6 +64,11 @@ def backend_error(endpoint: str, exc: Exception) -> BackendError:
         return BackendError(endpoint, first_line(str(exc)))
     log.debug("unexpected failure reading %s", endpoint, exc_info=exc)
     return BackendError(endpoint, f"unexpected {type(exc).__name__}: {first_line(str(exc))}")
+
+
+def _http_error(endpoint: str, message: str | None, status: int | None, request_id: str | None) -> BackendError:
+    kind = PolicyRefusal if status == 403 else BackendError
+    return kind(endpoint, first_line(message), status_code=status, request_id=request_id)
 
 
 def _as_sdk_error(response: requests.Response | None) -> sdk_exc.HttpException | None:

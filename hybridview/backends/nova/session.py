@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
 
 import openstack.config
+import openstack.config.loader
 import openstack.connection
 import openstack.utils
 
@@ -23,13 +25,43 @@ MAX_MICROVERSION = {"hypervisors": "2.87", "services": "2.69", "servers": "2.100
 def connect_from_clouds_yaml(
     cloud: str, config_files: Sequence[str] | None, api_timeout: float
 ) -> openstack.connection.Connection:
-    """A connection to ``cloud`` as clouds.yaml describes it; environment variables are ignored."""
-    kwargs: dict[str, Any] = {"load_envvars": False}
-    if config_files:
-        kwargs["config_files"] = list(config_files)
-    config = openstack.config.OpenStackConfig(**kwargs)
+    """A connection to ``cloud`` from the clouds.yaml (and secure.yaml) the ``openstack`` CLI would read.
+
+    The SDK's ``load_envvars`` stays off: it would also build an "envvars" cloud from OS_AUTH_URL and
+    friends (and refuse a clouds.yaml cloud named "envvars"), and its OS_CLIENT_CONFIG_FILE would win over
+    an explicit ``clouds_yaml:``. The two file variables are honoured here instead; OS_CLOUD is the CLI's
+    (``hybridview.cli.endpoints``) to decide.
+    """
+    clouds_files, secure_files = search_paths(config_files)
+    config = openstack.config.OpenStackConfig(config_files=clouds_files, secure_files=secure_files, load_envvars=False)
+    if cloud not in config.cloud_config["clouds"]:
+        raise BackendError(cloud, _not_found(cloud, config, config_files))
     region = config.get_one(cloud=cloud, api_timeout=api_timeout)
     return openstack.connection.Connection(config=region)
+
+
+def search_paths(explicit: Sequence[str] | None) -> tuple[list[str], list[str]]:
+    """clouds.yaml and secure.yaml candidates, first found wins: an explicit file alone, else as ``openstack``."""
+    clouds = list(explicit) if explicit else _overridden("OS_CLIENT_CONFIG_FILE", openstack.config.loader.CONFIG_FILES)
+    return clouds, _overridden("OS_CLIENT_SECURE_FILE", openstack.config.loader.SECURE_FILES)
+
+
+def _overridden(variable: str, usual: Sequence[str]) -> list[str]:
+    override = os.environ.get(variable)
+    return [override, *usual] if override else list(usual)
+
+
+def _not_found(cloud: str, config: openstack.config.OpenStackConfig, explicit: Sequence[str] | None) -> str:
+    if config.config_filename:
+        where = str(config.config_filename)
+    elif explicit:
+        where = f"{', '.join(explicit)}, which does not exist"
+    else:
+        override = os.environ.get("OS_CLIENT_CONFIG_FILE")
+        named = f"OS_CLIENT_CONFIG_FILE={override} does not exist" if override else "OS_CLIENT_CONFIG_FILE is not set"
+        usual = dict.fromkeys(str(Path(f).parent) for f in openstack.config.loader.CONFIG_FILES)
+        where = f"any clouds.yaml ({named}; none in {', '.join(usual)})"
+    return f"clouds.yaml: cloud {cloud!r} was not found in {where}"
 
 
 class ComputeSession:
