@@ -3,7 +3,8 @@
 One object, in plain asyncio, owns the worker pool, the periodic full read (rarer for
 vCenters whose change feed is live), the change feeds with their backoff, the coalescing
 of bursts and the order of publications. Each endpoint's read is published as soon as it
-completes, so a slow or hung endpoint delays no other. The window, ``watch`` and
+completes (reads started together publish together, waiting at most READ_BATCH_SECONDS for
+each other), so a slow or hung endpoint delays no other. The window, ``watch`` and
 ``status`` are faces over it; ``status`` uses it once.
 """
 
