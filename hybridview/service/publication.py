@@ -27,11 +27,16 @@ class Publication:
 @dataclass(frozen=True, slots=True)
 class Update:
     publication: Publication
-    transitions: tuple[Transition, ...]  # since the previous update this subscriber read
+    previous: States | None  # the states of the update this subscriber read before
 
     @property
     def view(self) -> EstateView:
         return self.publication.view
+
+    @property
+    def transitions(self) -> tuple[Transition, ...]:
+        """Since the previous update this subscriber read; computed on demand (the window needs none)."""
+        return tuple(transitions(self.previous, self.publication.states))
 
 
 class Subscription:
@@ -64,6 +69,6 @@ class Subscription:
             self._ready.clear()
             await self._ready.wait()
         publication, self._pending = self._pending, None
-        changes = transitions(self._seen, publication.states)
+        update = Update(publication, self._seen)
         self._seen = publication.states
-        return Update(publication, tuple(changes))
+        return update
