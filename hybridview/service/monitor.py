@@ -97,6 +97,10 @@ class EstateMonitor:
         """Run a pure, CPU-bound function (row building, say) in the monitor's workers."""
         return await asyncio.get_running_loop().run_in_executor(self._pool, partial(call, *args))
 
+    def release(self, *objects: object) -> None:
+        """Free replaced views in a worker (see ``Workers.release``); the caller keeps no reference."""
+        self._pool.release(*objects)
+
     @property
     def busy(self) -> bool:
         return any(not task.done() for task in self._reads.values())

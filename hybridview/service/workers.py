@@ -35,6 +35,22 @@ class Workers(futures.ThreadPoolExecutor):
         with self._lock:
             self._running.discard(future)
 
+    def release(self, *objects: object) -> None:
+        """Let ``objects`` be freed in a worker once the event loop's current callback is over.
+
+        Freeing a replaced estate (tens of thousands of objects) costs the loop's thread
+        milliseconds it does not have. The caller must keep no other reference to them.
+        """
+        box = list(objects)
+        del objects
+        asyncio.get_running_loop().call_soon(self._free_in_worker, box)
+
+    def _free_in_worker(self, box: list[object]) -> None:
+        try:
+            self.submit(box.clear)
+        except RuntimeError:  # shut down: free them here
+            box.clear()
+
     def close(self, grace_seconds: float) -> int:
         """Refuse new work, wait for running calls up to ``grace_seconds``; the number still running."""
         self.shutdown(wait=False, cancel_futures=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal
 
@@ -12,9 +13,27 @@ from hybridview.service.publication import Subscription
 from hybridview.service.tasks import describe_exception, spawn
 from hybridview.service.wiring import Endpoints
 from hybridview.ui.heap import HeapSettler
+from hybridview.core.view import EstateView
 from hybridview.views.presentation import Presentation, present
 
 log = logging.getLogger(__name__)
+
+
+class Stager(Protocol):
+    """Prepares a face's widgets for a presentation in a worker, from what they showed before."""
+
+    def capture(self) -> object:
+        """On the GUI thread: what the widgets show now."""
+        ...
+
+    def stage(self, presentation: Presentation, captured: object) -> object:
+        """In a worker: everything the GUI thread needs to show ``presentation`` cheaply."""
+        ...
+
+
+def _prepare(view: EstateView, stager: Stager | None, captured: object) -> tuple[Presentation, object]:
+    presentation = present(view)
+    return presentation, stager.stage(presentation, captured) if stager is not None else None
 
 
 class MonitorBridge(QObject):
@@ -28,6 +47,8 @@ class MonitorBridge(QObject):
         super().__init__(parent)
         self.monitor = monitor
         self.latest: Presentation | None = None
+        self.stager: Stager | None = None
+        self._staged: object = None
         self.fault: str | None = None
         self._subscription: Subscription | None = None
         self._consumer: asyncio.Task[None] | None = None
@@ -60,16 +81,27 @@ class MonitorBridge(QObject):
     async def _show_updates(self) -> None:
         assert self._subscription is not None
         async for update in self._subscription:
+            captured = self.stager.capture() if self.stager is not None else None
             try:
-                presentation = await self.monitor.offload(present, update.view)
+                presentation, staged = await self.monitor.offload(_prepare, update.view, self.stager, captured)
             except Exception as exc:
                 log.exception("showing view %d failed", update.publication.sequence)
                 self._display_failed(exc)
                 continue
-            self.latest = presentation
-            self._set_fault(update.publication.fault)
+            fault = update.publication.fault
+            del captured, update
+            self.monitor.release(self.latest)  # the replaced view is freed off the GUI thread
+            self.latest, self._staged = presentation, staged
+            del staged
+            self._set_fault(fault)
             self.presentation_ready.emit(presentation)
+            self._staged = None  # taken by now, or of no use to anyone
             self._heap.settle()
+
+    def take_staged(self, presentation: Presentation) -> object:
+        """What the stager prepared for this presentation, handed over once (None for any other)."""
+        staged, self._staged = (self._staged, None) if presentation is self.latest else (None, self._staged)
+        return staged
 
     def _display_failed(self, exc: BaseException) -> None:
         self._set_fault(f"could not display the latest data: {describe_exception(exc)}")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -26,12 +30,27 @@ from hybridview.views.details import details_html
 from hybridview.ui.icons import icon
 from hybridview.views.presentation import INSTANCE_COLUMNS, NOVA_COLUMNS, VCENTER_COLUMNS, Presentation, instance_rows
 from hybridview.ui.status_bar import EndpointStatusBar
-from hybridview.ui.tree_model import KEY_ROLE, DiffTreeModel
+from hybridview.ui.tree_model import KEY_ROLE, DiffTreeModel, StagedChanges
+from hybridview.views.rows import Row
+
+
+# The trees' colours come from a palette, not the style sheet: a style-sheet rule on an item view
+# makes Qt draw every cell through the style-sheet engine, several times slower per paint.
+TREE_COLOURS = {
+    QPalette.ColorRole.Base: "#ffffff",
+    QPalette.ColorRole.AlternateBase: "#f7f9fb",
+    QPalette.ColorRole.Highlight: "#cfe3ff",
+    QPalette.ColorRole.HighlightedText: "#101418",
+}
 
 
 def _tree(model: DiffTreeModel, *, flat: bool = False) -> QTreeView:
     view = QTreeView()
     view.setModel(model)
+    palette = view.palette()
+    for role, colour in TREE_COLOURS.items():
+        palette.setColor(role, QColor(colour))
+    view.setPalette(palette)
     view.setUniformRowHeights(True)
     view.setAlternatingRowColors(True)
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -46,16 +65,44 @@ def _tree(model: DiffTreeModel, *, flat: bool = False) -> QTreeView:
 MAX_FITTED_COLUMN_PX = 300
 
 
-def _fit_columns(view: QTreeView, column: int = 0) -> None:
-    """Fit columns to their content, one per event-loop turn so the GUI never stalls on it.
-
-    Long names are capped so they do not hide the columns after them.
+def _fit_columns(views: Sequence[QTreeView], column: int = 0) -> None:
+    """Fit columns to their content, one column of one view per event-loop turn, so each turn
+    repaints one view at most and the GUI never stalls on it. Long names are capped so they do
+    not hide the columns after them.
     """
+    if not views:
+        return
+    view, rest = views[0], views[1:]
     if column >= view.model().columnCount():
+        _fit_columns(rest)
         return
     view.resizeColumnToContents(column)
     view.setColumnWidth(column, min(view.columnWidth(column), MAX_FITTED_COLUMN_PX))
-    QTimer.singleShot(0, view, lambda: _fit_columns(view, column + 1))
+    QTimer.singleShot(0, view, lambda: _fit_columns(views, column + 1))
+
+
+@dataclass(frozen=True, slots=True)
+class _StagedTrees:
+    nova: StagedChanges
+    vcenter: StagedChanges
+
+
+class _TreeStager:
+    """Stages the two trees' changes in the monitor's workers (see ``MonitorBridge.stager``)."""
+
+    def __init__(self, nova: DiffTreeModel, vcenter: DiffTreeModel) -> None:
+        self._nova = nova
+        self._vcenter = vcenter
+
+    def capture(self) -> object:
+        return (self._nova.rows, self._vcenter.rows)
+
+    def stage(self, presentation: Presentation, captured: object) -> object:
+        nova_base, vcenter_base = cast(tuple[tuple[Row, ...], tuple[Row, ...]], captured)
+        return _StagedTrees(
+            self._nova.factory.stage(nova_base, presentation.nova_rows),
+            self._vcenter.factory.stage(vcenter_base, presentation.vcenter_rows),
+        )
 
 
 def _pane(title: str, body: QWidget) -> QWidget:
@@ -102,6 +149,7 @@ class MainWindow(QMainWindow):
         self.vcenter_view.selectionModel().currentRowChanged.connect(
             lambda cur, _p: self._on_selected(cur, self.vcenter_view)
         )
+        controller.stager = _TreeStager(self.nova_model, self.vcenter_model)
         controller.presentation_ready.connect(self.show_presentation)
         controller.busy_changed.connect(self._on_busy)
         controller.fault_changed.connect(self._on_fault)
@@ -190,8 +238,10 @@ class MainWindow(QMainWindow):
         self.refresh_action.setText("Refreshing…" if busy else "Refresh now")
 
     def show_presentation(self, p: Presentation) -> None:
-        self.nova_model.apply(p.nova_rows)
-        self.vcenter_model.apply(p.vcenter_rows)
+        staged = self.controller.take_staged(p)
+        trees = staged if isinstance(staged, _StagedTrees) else None
+        self.nova_model.apply(p.nova_rows, trees.nova if trees else None)
+        self.vcenter_model.apply(p.vcenter_rows, trees.vcenter if trees else None)
         self._show_alert(p)
         self.endpoint_bar.show_endpoints(p.view.estate.endpoints)
         self._expand_new_top_rows()
@@ -204,6 +254,7 @@ class MainWindow(QMainWindow):
 
     def _expand_new_top_rows(self) -> None:
         """Expand each cloud and vCenter the first time it appears, and its troubled children."""
+        fresh_views = []
         for view, model in ((self.nova_view, self.nova_model), (self.vcenter_view, self.vcenter_model)):
             fresh = False
             for row in range(model.rowCount()):
@@ -219,7 +270,9 @@ class MainWindow(QMainWindow):
                     if row_data is not None and row_data.children and row_data.severity >= Severity.WARNING:
                         view.expand(model.index(child_row, 0, top))
             if fresh:
-                QTimer.singleShot(0, view, lambda view=view: _fit_columns(view))
+                fresh_views.append(view)
+        if fresh_views:
+            QTimer.singleShot(0, self, lambda: _fit_columns(fresh_views))
 
     def _show_alert(self, p: Presentation) -> None:
         health = p.view.health
@@ -301,7 +354,7 @@ class MainWindow(QMainWindow):
         self.instance_model.apply(rows)
         if self._fit_instances and rows:
             self._fit_instances = False
-            QTimer.singleShot(0, self.instance_view, lambda: _fit_columns(self.instance_view))
+            QTimer.singleShot(0, self.instance_view, lambda: _fit_columns([self.instance_view]))
         label = (self.nova_model.row_for(key) or self.vcenter_model.row_for(key)) if key else None
         where = f" on {label.cells[0]}" if label else " — select a compute node, cluster or ESXi host"
         self.instance_title.setText(f"Instances / VMs{where} ({len(rows)})")
