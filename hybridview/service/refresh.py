@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from hybridview.backends.base import BackendError, OpenStackBackend, VCenterBackend
 from hybridview.core.health import evaluate
@@ -144,7 +144,13 @@ class EstateRefresher:
             self.mark_failed(name, describe_failure(exc))
         finally:
             # A call that timed out goes on in its worker: the endpoint counts as read until it returns.
-            future.add_done_callback(lambda _f: self._in_flight.discard(name))
+            future.add_done_callback(lambda f: self._late_answer(name, f))
+
+    def _late_answer(self, name: str, future: asyncio.Future[Any]) -> None:
+        """The worker's call is over; a failure nobody awaited any more (timed out, cancelled) is only logged."""
+        self._in_flight.discard(name)
+        if not future.cancelled() and (exc := future.exception()) is not None:
+            log.debug("late answer from %s after its read was given up: %s", name, describe_failure(exc))
 
     def _backends(self) -> list[OpenStackBackend | VCenterBackend]:
         return [*self.openstack, *self.vcenters]

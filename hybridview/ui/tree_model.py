@@ -97,6 +97,7 @@ class DiffTreeModel(QStandardItemModel):
         self.factory = ItemFactory(len(headers), {name: icon_for(name) for name in ICON_NAMES})
         self._rows: tuple[Row, ...] = ()
         self._by_key: dict[Ref, tuple[QStandardItem, Row]] = {}  # key -> (first cell, row shown)
+        self.diffed_here = 0  # applies that had no staged changes and diffed on the GUI thread
 
     @property
     def rows(self) -> tuple[Row, ...]:
@@ -121,6 +122,7 @@ class DiffTreeModel(QStandardItemModel):
     def apply(self, rows: Sequence[Row], staged: StagedChanges | None = None) -> None:
         """Show ``rows``; staged changes are used when they start from what is shown, else diffed here."""
         if staged is None or staged.base is not self._rows or staged.rows is not rows:
+            self.diffed_here += 1
             staged = self.factory.stage(self._rows, rows)
         for step in staged.steps:
             self._apply_one(step)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
@@ -141,6 +142,23 @@ def test_timeout_marks_endpoint_timed_out(pool: ThreadPoolExecutor) -> None:
     assert status.error is not None
     assert status.error.startswith("timed out")
     assert view.estate.endpoint("c2").ok  # type: ignore[union-attr]
+
+
+def test_a_call_that_fails_after_its_timeout_leaves_no_unretrieved_exception(pool: ThreadPoolExecutor) -> None:
+    refresher, a, _b, _vc, _clock = make(pool, timeout_seconds=0.05)
+    a.delay, a.error = 0.2, BackendError("c1", "login refused")
+    reported: list[dict[str, object]] = []
+
+    async def scenario() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, context: reported.append(context))
+        await refresher.refresh()  # c1 times out; its call fails later in the worker
+        while refresher.reading("c1"):
+            await asyncio.sleep(0.01)
+        gc.collect()  # an unretrieved exception is reported when its future is collected
+        await asyncio.sleep(0)
+
+    asyncio.run(scenario())
+    assert reported == []
 
 
 def test_refresh_while_previous_still_running(pool: ThreadPoolExecutor) -> None:
