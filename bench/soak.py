@@ -82,7 +82,7 @@ async def soak(minutes: float, refresh_seconds: float, sample_seconds: float) ->
     window.resize(1600, 1000)
     window.show()
     shown = [0]
-    controller.presentation_ready.connect(lambda _p: shown.__setitem__(0, shown[0] + 1))
+    window.presentation_shown.connect(lambda _p: shown.__setitem__(0, shown[0] + 1))
     controller.set_interval(refresh_seconds)
     controller.set_auto_refresh(True)
     controller.start()
@@ -151,7 +151,8 @@ def main() -> None:
         print(line)
     print("PASS" if ok else "FAIL")
     if args.json:
-        args.json.write_text(json.dumps({"ok": ok, "verdict": lines, "samples": [asdict(s) for s in samples]}, indent=1))
+        report = {"ok": ok, "verdict": lines, "samples": [asdict(s) for s in samples]}
+        args.json.write_text(json.dumps(report, indent=1))
     raise SystemExit(0 if ok else 1)
 
 

@@ -39,7 +39,7 @@ async def measure(refreshes: int) -> dict[str, float]:
     window.resize(1600, 1000)
     window.show()
     shown: list[float] = []
-    controller.presentation_ready.connect(lambda _p: shown.append(time.perf_counter()))
+    window.presentation_shown.connect(lambda _p: shown.append(time.perf_counter()))
     probe = LoopLatencyProbe(10)
     durations = []
     probe.start()

@@ -100,7 +100,7 @@ def run_screenshot(endpoints: Endpoints, out: str, size_text: str) -> int:
         window.resize(size)
         window.show()
         ready = asyncio.Event()
-        controller.presentation_ready.connect(lambda p: ready.set() if p.view.estate.every_endpoint_answered else None)
+        window.presentation_shown.connect(lambda p: ready.set() if p.view.estate.every_endpoint_answered else None)
         controller.start()
         try:
             await asyncio.wait_for(ready.wait(), 120)

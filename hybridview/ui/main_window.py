@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -90,12 +91,13 @@ class _StagedTrees:
 class _TreeStager:
     """Stages the two trees' changes in the monitor's workers (see ``MonitorBridge.stager``)."""
 
-    def __init__(self, nova: DiffTreeModel, vcenter: DiffTreeModel) -> None:
-        self._nova = nova
-        self._vcenter = vcenter
+    def __init__(self, window: MainWindow) -> None:
+        self._window = window
+        self._nova = window.nova_model
+        self._vcenter = window.vcenter_model
 
     def capture(self) -> object:
-        return (self._nova.rows, self._vcenter.rows)
+        return self._window.tree_targets  # what the trees show once the queued steps are done
 
     def stage(self, presentation: Presentation, captured: object) -> object:
         nova_base, vcenter_base = cast(tuple[tuple[Row, ...], tuple[Row, ...]], captured)
@@ -117,6 +119,8 @@ def _pane(title: str, body: QWidget) -> QWidget:
 
 
 class MainWindow(QMainWindow):
+    presentation_shown = Signal(object)  # Presentation: every pane shows it
+
     def __init__(self, controller: MonitorBridge, note: str | None = None) -> None:
         super().__init__()
         self.controller = controller
@@ -140,8 +144,12 @@ class MainWindow(QMainWindow):
         self._first = True
         self._expanded_once: set[Ref] = set()
         self._fit_instances = True
+        self._steps: deque[Callable[[], None]] = deque()  # what is left of the presentations being shown
+        self.tree_targets: tuple[tuple[Row, ...], tuple[Row, ...]] = ((), ())  # the trees once the steps are done
         self._build_layout(note)
         self._build_actions()
+        for level in ("ok", "warning", "critical"):  # style each alert level now, not during the first load
+            self._set_alert("", level)
         self.endpoint_bar = EndpointStatusBar(self.statusBar())
         self.nova_view.selectionModel().currentRowChanged.connect(
             lambda cur, _p: self._on_selected(cur, self.nova_view)
@@ -149,7 +157,7 @@ class MainWindow(QMainWindow):
         self.vcenter_view.selectionModel().currentRowChanged.connect(
             lambda cur, _p: self._on_selected(cur, self.vcenter_view)
         )
-        controller.stager = _TreeStager(self.nova_model, self.vcenter_model)
+        controller.stager = _TreeStager(self)
         controller.presentation_ready.connect(self.show_presentation)
         controller.busy_changed.connect(self._on_busy)
         controller.fault_changed.connect(self._on_fault)
@@ -238,37 +246,50 @@ class MainWindow(QMainWindow):
         self.refresh_action.setText("Refreshing…" if busy else "Refresh now")
 
     def show_presentation(self, p: Presentation) -> None:
+        """Queue the presentation's steps: one pane per event-loop turn, so each turn repaints one pane."""
         staged = self.controller.take_staged(p)
         trees = staged if isinstance(staged, _StagedTrees) else None
-        self.nova_model.apply(p.nova_rows, trees.nova if trees else None)
-        self.vcenter_model.apply(p.vcenter_rows, trees.vcenter if trees else None)
+        self.tree_targets = (p.nova_rows, p.vcenter_rows)
+        self._steps.extend(
+            (
+                lambda: self.nova_model.apply(p.nova_rows, trees.nova if trees else None),
+                lambda: self.vcenter_model.apply(p.vcenter_rows, trees.vcenter if trees else None),
+                lambda: self._show_rest(p),
+            )
+        )
+        if len(self._steps) == 3:
+            self._next_step()
+
+    def _next_step(self) -> None:
+        self._steps.popleft()()
+        if self._steps:
+            QTimer.singleShot(0, self, self._next_step)
+
+    def _show_rest(self, p: Presentation) -> None:
         self._show_alert(p)
         self.endpoint_bar.show_endpoints(p.view.estate.endpoints)
         self._expand_new_top_rows()
+        selected = self._selected_key
         if self._first:
             self._first = False
             failed = p.view.health.failed_hosts
             if failed:
                 self.select_key(failed[0].ref)
-        self._show_selection(p)
+        if self._selected_key == selected:  # a new selection has shown itself already
+            self._show_selection(p)
+        self.presentation_shown.emit(p)
 
     def _expand_new_top_rows(self) -> None:
         """Expand each cloud and vCenter the first time it appears, and its troubled children."""
         fresh_views = []
         for view, model in ((self.nova_view, self.nova_model), (self.vcenter_view, self.vcenter_model)):
-            fresh = False
-            for row in range(model.rowCount()):
-                top = model.index(row, 0)
-                key = top.data(KEY_ROLE)
-                if key in self._expanded_once:
-                    continue
-                self._expanded_once.add(key)
-                fresh = True
-                view.expand(top)
-                for child_row in range(model.rowCount(top)):
-                    row_data = model.row_for(model.index(child_row, 0, top).data(KEY_ROLE))
-                    if row_data is not None and row_data.children and row_data.severity >= Severity.WARNING:
-                        view.expand(model.index(child_row, 0, top))
+            fresh = [top for top in model.rows if top.key not in self._expanded_once]
+            for top in fresh:
+                self._expanded_once.add(top.key)
+                view.expand(model.index_of(top.key))
+                for child in top.children:
+                    if child.children and child.severity >= Severity.WARNING:
+                        view.expand(model.index_of(child.key))
             if fresh:
                 fresh_views.append(view)
         if fresh_views:

@@ -23,7 +23,7 @@ class WindowHarness:
         self.window, self.controller = build_window(self.endpoints)
         self.controller.set_auto_refresh(False)
         self.presentations: list[Presentation] = []
-        self.controller.presentation_ready.connect(self.presentations.append)
+        self.window.presentation_shown.connect(self.presentations.append)
 
     def run(self, awaitable: asyncio.Future[object] | object, timeout: float = 60.0) -> object:
         return self.loop.run_until_complete(asyncio.wait_for(awaitable, timeout))  # type: ignore[arg-type]

@@ -33,7 +33,7 @@ def test_failed_host_shows_within_two_seconds_without_full_refresh(qloop: asynci
 
         refresher.read = counted_read  # type: ignore[method-assign]
         shown: list[int] = []
-        controller.presentation_ready.connect(lambda _p: shown.append(1))
+        window.presentation_shown.connect(lambda _p: shown.append(1))
         window.show()
         controller.start()
 
