@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import cast
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette
@@ -83,27 +82,46 @@ def _fit_columns(views: Sequence[QTreeView], column: int = 0) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class _StagedTrees:
+class _Staged:
     nova: StagedChanges
     vcenter: StagedChanges
+    selected: Ref | None  # the selection the instance pane and the details were made for
+    instances: StagedChanges
+    details: str
 
 
-class _TreeStager:
-    """Stages the two trees' changes in the monitor's workers (see ``MonitorBridge.stager``)."""
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """What the panes show once the queued steps are done: the base for staging the next presentation."""
+
+    nova: tuple[Row, ...] = ()
+    vcenter: tuple[Row, ...] = ()
+    selected: Ref | None = None
+    instances: tuple[Row, ...] = ()
+
+
+class _Stager:
+    """Stages a presentation's pane changes in the monitor's workers (see ``MonitorBridge.stager``)."""
 
     def __init__(self, window: MainWindow) -> None:
         self._window = window
-        self._nova = window.nova_model
-        self._vcenter = window.vcenter_model
+        self._nova = window.nova_model.factory
+        self._vcenter = window.vcenter_model.factory
+        self._instances = window.instance_model.factory
 
     def capture(self) -> object:
-        return self._window.tree_targets  # what the trees show once the queued steps are done
+        return self._window.shown_after_steps
 
     def stage(self, presentation: Presentation, captured: object) -> object:
-        nova_base, vcenter_base = cast(tuple[tuple[Row, ...], tuple[Row, ...]], captured)
-        return _StagedTrees(
-            self._nova.factory.stage(nova_base, presentation.nova_rows),
-            self._vcenter.factory.stage(vcenter_base, presentation.vcenter_rows),
+        shown = captured if isinstance(captured, _Shown) else _Shown()
+        key = shown.selected
+        instances = instance_rows(presentation, key) if key else ()
+        return _Staged(
+            self._nova.stage(shown.nova, presentation.nova_rows),
+            self._vcenter.stage(shown.vcenter, presentation.vcenter_rows),
+            key,
+            self._instances.stage(shown.instances, instances),
+            details_html(presentation, key),
         )
 
 
@@ -145,7 +163,7 @@ class MainWindow(QMainWindow):
         self._expanded_once: set[Ref] = set()
         self._fit_instances = True
         self._steps: deque[Callable[[], None]] = deque()  # what is left of the presentations being shown
-        self.tree_targets: tuple[tuple[Row, ...], tuple[Row, ...]] = ((), ())  # the trees once the steps are done
+        self.shown_after_steps = _Shown()
         self._build_layout(note)
         self._build_actions()
         for level in ("ok", "warning", "critical"):  # style each alert level now, not during the first load
@@ -157,7 +175,7 @@ class MainWindow(QMainWindow):
         self.vcenter_view.selectionModel().currentRowChanged.connect(
             lambda cur, _p: self._on_selected(cur, self.vcenter_view)
         )
-        controller.stager = _TreeStager(self)
+        controller.stager = _Stager(self)
         controller.presentation_ready.connect(self.show_presentation)
         controller.busy_changed.connect(self._on_busy)
         controller.fault_changed.connect(self._on_fault)
@@ -247,16 +265,17 @@ class MainWindow(QMainWindow):
 
     def show_presentation(self, p: Presentation) -> None:
         """Queue the presentation's steps: one pane per event-loop turn, so each turn repaints one pane."""
-        staged = self.controller.take_staged(p)
-        trees = staged if isinstance(staged, _StagedTrees) else None
-        self.tree_targets = (p.nova_rows, p.vcenter_rows)
+        taken = self.controller.take_staged(p)
+        staged = taken if isinstance(taken, _Staged) else None
         self._steps.extend(
             (
-                lambda: self.nova_model.apply(p.nova_rows, trees.nova if trees else None),
-                lambda: self.vcenter_model.apply(p.vcenter_rows, trees.vcenter if trees else None),
-                lambda: self._show_rest(p),
+                lambda: self.nova_model.apply(p.nova_rows, staged.nova if staged else None),
+                lambda: self.vcenter_model.apply(p.vcenter_rows, staged.vcenter if staged else None),
+                lambda: self._show_rest(p, staged),
             )
         )
+        if staged is not None:
+            self.shown_after_steps = _Shown(p.nova_rows, p.vcenter_rows, staged.selected, staged.instances.rows)
         if len(self._steps) == 3:
             self._next_step()
 
@@ -265,7 +284,7 @@ class MainWindow(QMainWindow):
         if self._steps:
             QTimer.singleShot(0, self, self._next_step)
 
-    def _show_rest(self, p: Presentation) -> None:
+    def _show_rest(self, p: Presentation, staged: _Staged | None) -> None:
         self._show_alert(p)
         self.endpoint_bar.show_endpoints(p.view.estate.endpoints)
         self._expand_new_top_rows()
@@ -276,7 +295,7 @@ class MainWindow(QMainWindow):
             if failed:
                 self.select_key(failed[0].ref)
         if self._selected_key == selected:  # a new selection has shown itself already
-            self._show_selection(p)
+            self._show_selection(p, staged if staged is not None and staged.selected == selected else None)
         self.presentation_shown.emit(p)
 
     def _expand_new_top_rows(self) -> None:
@@ -369,14 +388,19 @@ class MainWindow(QMainWindow):
                 self._reveal(self.nova_view, self.nova_model.index_of(node))
         self._selected_key = key
 
-    def _show_selection(self, p: Presentation) -> None:
+    def _show_selection(self, p: Presentation, staged: _Staged | None = None) -> None:
+        """The selection's instances and details; staged in a worker when shown for a presentation."""
         key = self._selected_key
-        rows = instance_rows(p, key) if key else ()
-        self.instance_model.apply(rows)
+        if staged is not None:
+            rows, html = staged.instances.rows, staged.details
+        else:
+            rows, html = (instance_rows(p, key) if key else ()), details_html(p, key)
+        self.instance_model.apply(rows, staged.instances if staged is not None else None)
+        self.shown_after_steps = replace(self.shown_after_steps, selected=key, instances=self.instance_model.rows)
         if self._fit_instances and rows:
             self._fit_instances = False
             QTimer.singleShot(0, self.instance_view, lambda: _fit_columns([self.instance_view]))
         label = (self.nova_model.row_for(key) or self.vcenter_model.row_for(key)) if key else None
         where = f" on {label.cells[0]}" if label else " — select a compute node, cluster or ESXi host"
         self.instance_title.setText(f"Instances / VMs{where} ({len(rows)})")
-        self.details.setHtml(details_html(p, key))
+        self.details.setHtml(html)

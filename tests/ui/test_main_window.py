@@ -73,8 +73,8 @@ def test_ha_restarts_arrive_incrementally_without_reset(qloop: asyncio.AbstractE
         assert before > 0
         assert "restarted virtual machine" in w.details.toPlainText()
         assert resets == []
-        # every change was staged in the monitor's workers; the GUI thread diffed nothing itself
-        assert (w.nova_model.diffed_here, w.vcenter_model.diffed_here) == (0, 0)
+        # every change was staged in the monitor's workers; the GUI thread diffed only the first selection
+        assert (w.nova_model.diffed_here, w.vcenter_model.diffed_here, w.instance_model.diffed_here) == (0, 0, 1)
 
 
 def test_unreachable_endpoint_is_marked_stale_never_healthy(qloop: asyncio.AbstractEventLoop) -> None:
