@@ -44,15 +44,28 @@ def details_html(p: Presentation, key: Ref | None) -> str:
     return f"<p>{escape(key.text())}</p>" + _badge(health)
 
 
+_SELECT_HINT = "<p>Select a compute node, cluster or ESXi host to see its instances.</p>"
+
+
 def _overview(p: Presentation) -> str:
+    """Failed hosts first; never "all responding" while an endpoint's data is stale."""
     failed = p.view.health.failed_hosts
+    stale = [e for e in p.view.estate.endpoints if not e.ok]
+    stale_part = "".join(f"<li><b>{escape(e.name)}</b>: {escape(e.error or 'no answer yet')}</li>" for e in stale)
+    stale_html = (
+        f"<h3 style='color:#616161'>STALE: {len(stale)} endpoint(s) not answering</h3><ul>{stale_part}</ul>"
+        "<p>Their hosts are shown as last seen; their health is unknown.</p>"
+        if stale
+        else ""
+    )
     if not failed:
-        return "<h3>All hosts responding</h3><p>Select a compute node, cluster or ESXi host to see its instances.</p>"
+        heading = "" if stale else "<h3>All hosts responding</h3>"
+        return heading + stale_html + _SELECT_HINT
     items = "".join(
         f"<li><b>{escape(f.name)}</b> ({f.layer}, {escape(f.owner)}): {escape(f.reason)}<br>{escape(f.advice)}</li>"
         for f in failed
     )
-    return f"<h3 style='color:#b71c1c'>{len(failed)} failed host(s)</h3><ul>{items}</ul>"
+    return f"<h3 style='color:#b71c1c'>{len(failed)} failed host(s)</h3><ul>{items}</ul>" + stale_html
 
 
 def _endpoint(endpoint: EndpointStatus) -> str:

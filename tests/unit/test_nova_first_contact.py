@@ -174,7 +174,7 @@ def test_keystoneauth_and_openstacksdk_errors_read_the_same() -> None:
 def test_a_discovery_failure_found_in_the_context_chain_too() -> None:
     failure = ks_exc.DiscoveryFailure("gave up")
     failure.__context__ = ks_exc.ConnectFailure("Unable to establish connection to http://nova.invalid")
-    assert str(backend_error("c1", failure)).startswith("cannot connect: Unable to establish connection")
+    assert str(backend_error("c1", failure)).startswith("cannot connect to http://nova.invalid: Unable to establish")
 
 
 def test_a_discovery_failure_without_a_cause_keeps_its_own_words() -> None:
@@ -226,7 +226,7 @@ def test_a_version_document_that_is_not_json_says_so() -> None:
 
 def test_an_unreachable_endpoint_still_cannot_connect() -> None:
     error = _fetch_error(lambda _path: None)
-    assert str(error).startswith("cannot connect: ")
+    assert str(error).startswith("cannot connect to ")
     assert error.status_code is None
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import logging
+import re
+import socket
+import ssl
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -53,7 +57,7 @@ def backend_error(endpoint: str, exc: Exception) -> BackendError:
             return backend_error(endpoint, as_sdk)
         return _http_error(endpoint, exc.message, exc.http_status, exc.request_id)
     if isinstance(exc, ks_exc.ConnectionError):
-        return BackendError(endpoint, f"cannot connect: {first_line(str(exc))}")
+        return BackendError(endpoint, _connection_failure(exc))
     if isinstance(exc, ks_exc.DiscoveryFailure):
         return BackendError(endpoint, f"Nova API not reachable or not a compute endpoint: {first_line(str(exc))}")
     if isinstance(exc, sdk_exc.ConfigException):
@@ -80,6 +84,53 @@ def _as_sdk_error(response: requests.Response | None) -> sdk_exc.HttpException |
     except sdk_exc.HttpException as exc:
         return exc
     return None
+
+
+_URL = re.compile(r"(?:connection to|exception for|Request to) (https?://[^\s:/]+(?::\d+)?)")
+
+
+def _connection_failure(exc: ks_exc.ConnectionError) -> str:
+    """What went wrong on the wire, in words, not urllib3's object reprs; where, when the URL is known."""
+    where = f" {url.group(1)}" if (url := _URL.search(str(exc))) else ""
+    reason = _wire_reason(exc)
+    if reason == "cut off":
+        return f"the answer from{where} was cut off before its end (connection closed mid-body)"
+    if isinstance(exc, ks_exc.ConnectTimeout) or reason == "timed out":
+        return f"no answer from{where} in time (timed out)"
+    return f"cannot connect to{where}: {reason or first_line(str(exc))}"
+
+
+def _wire_reason(exc: BaseException) -> str | None:
+    for cause in _wire_chain(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS certificate not trusted: {getattr(cause, 'verify_message', None) or cause}"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS failure: {getattr(cause, 'reason', None) or cause}"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return f"host name not found ({cause.strerror})"
+        if isinstance(cause, http.client.IncompleteRead) or "IncompleteRead" in str(cause):
+            return "cut off"
+        if isinstance(cause, TimeoutError):
+            return "timed out"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset by the server"
+    return None
+
+
+def _wire_chain(exc: BaseException) -> Iterator[BaseException]:
+    """Causes, contexts, and the exceptions requests and urllib3 keep in ``args`` and ``reason``."""
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        nested = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
+        pending.extend(e for e in nested if isinstance(e, BaseException))
 
 
 def reported_cause(exc: BaseException) -> Exception | None:
