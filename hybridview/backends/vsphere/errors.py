@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
+import re
 import ssl
 from collections.abc import Callable
 from typing import TypeVar
+from xml.parsers.expat import ExpatError
 
 from pyVmomi import vim, vmodl
 
@@ -29,7 +32,34 @@ def translate_errors(endpoint: str, call: Callable[[], T]) -> T:
         raise BackendError(endpoint, "server certificate does not match the pinned thumbprint") from exc
     except vmodl.MethodFault as exc:
         raise BackendError(endpoint, f"{type(exc).__name__.rsplit('.', 1)[-1]}: {exc.msg}") from exc
-    except (ConnectionError, TimeoutError, OSError) as exc:
-        raise BackendError(endpoint, f"cannot reach vCenter: {exc}") from exc
+    except ExpatError as exc:
+        raise BackendError(
+            endpoint, f"malformed vCenter answer: not well-formed XML (cut off or corrupted): {exc}"
+        ) from exc
+    except http.client.HTTPException as exc:
+        raise _http_error(endpoint, exc) from exc
+    except TimeoutError as exc:
+        raise BackendError(endpoint, "no answer from vCenter in time (timed out)") from exc
+    except ConnectionRefusedError as exc:
+        raise BackendError(endpoint, "cannot reach vCenter: connection refused") from exc
+    except (ConnectionError, OSError) as exc:
+        raise BackendError(endpoint, f"cannot reach vCenter: {exc.strerror or exc}") from exc
     except Exception as exc:  # pyVmomi raises bare Exceptions for HTTP and pinning failures
         raise BackendError(endpoint, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+
+
+_STATUS = re.compile(r"^(\d{3}) ?(.*)$")
+
+
+def _http_error(endpoint: str, exc: http.client.HTTPException) -> BackendError:
+    """pyVmomi raises ``HTTPException("503 Service Unavailable")`` for an answer that is not SOAP."""
+    if isinstance(exc, http.client.IncompleteRead):
+        return BackendError(endpoint, "malformed vCenter answer: cut off before its end")
+    if (status := _STATUS.match(str(exc))) is None:
+        return BackendError(endpoint, f"vCenter's HTTP answer was not understood: {exc or type(exc).__name__}")
+    reason = status.group(2) or "error"
+    return BackendError(
+        endpoint,
+        f"{reason}, not a SOAP answer (a proxy or load balancer in front of vCenter?)",
+        status_code=int(status.group(1)),
+    )
