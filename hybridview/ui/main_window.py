@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
-    QHeaderView,
     QLabel,
     QMainWindow,
     QSpinBox,
@@ -31,54 +29,8 @@ from hybridview.ui.icons import icon
 from hybridview.views.presentation import INSTANCE_COLUMNS, NOVA_COLUMNS, VCENTER_COLUMNS, Presentation, instance_rows
 from hybridview.ui.status_bar import EndpointStatusBar
 from hybridview.ui.tree_model import KEY_ROLE, DiffTreeModel, StagedChanges
+from hybridview.ui.widgets import fit_columns, pane, tree_view
 from hybridview.views.rows import Row
-
-
-# The trees' colours come from a palette, not the style sheet: a style-sheet rule on an item view
-# makes Qt draw every cell through the style-sheet engine, several times slower per paint.
-TREE_COLOURS = {
-    QPalette.ColorRole.Base: "#ffffff",
-    QPalette.ColorRole.AlternateBase: "#f7f9fb",
-    QPalette.ColorRole.Highlight: "#cfe3ff",
-    QPalette.ColorRole.HighlightedText: "#101418",
-}
-
-
-def _tree(model: DiffTreeModel, *, flat: bool = False) -> QTreeView:
-    view = QTreeView()
-    view.setModel(model)
-    palette = view.palette()
-    for role, colour in TREE_COLOURS.items():
-        palette.setColor(role, QColor(colour))
-    view.setPalette(palette)
-    view.setUniformRowHeights(True)
-    view.setAlternatingRowColors(True)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setRootIsDecorated(not flat)
-    view.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    view.header().setStretchLastSection(True)
-    view.header().setResizeContentsPrecision(32)  # fit columns to a sample, not to 1,000 rows
-    return view
-
-
-MAX_FITTED_COLUMN_PX = 300
-
-
-def _fit_columns(views: Sequence[QTreeView], column: int = 0) -> None:
-    """Fit columns to their content, one column of one view per event-loop turn, so each turn
-    repaints one view at most and the GUI never stalls on it. Long names are capped so they do
-    not hide the columns after them.
-    """
-    if not views:
-        return
-    view, rest = views[0], views[1:]
-    if column >= view.model().columnCount():
-        _fit_columns(rest)
-        return
-    view.resizeColumnToContents(column)
-    view.setColumnWidth(column, min(view.columnWidth(column), MAX_FITTED_COLUMN_PX))
-    QTimer.singleShot(0, view, lambda: _fit_columns(views, column + 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,17 +77,6 @@ class _Stager:
         )
 
 
-def _pane(title: str, body: QWidget) -> QWidget:
-    box = QWidget()
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(4, 2, 4, 2)
-    label = QLabel(title)
-    label.setObjectName("paneTitle")
-    layout.addWidget(label)
-    layout.addWidget(body)
-    return box
-
-
 class MainWindow(QMainWindow):
     presentation_shown = Signal(object)  # Presentation: every pane shows it
 
@@ -147,9 +88,9 @@ class MainWindow(QMainWindow):
         self.nova_model = DiffTreeModel(NOVA_COLUMNS, icon, self)
         self.vcenter_model = DiffTreeModel(VCENTER_COLUMNS, icon, self)
         self.instance_model = DiffTreeModel(INSTANCE_COLUMNS, icon, self)
-        self.nova_view = _tree(self.nova_model)
-        self.vcenter_view = _tree(self.vcenter_model)
-        self.instance_view = _tree(self.instance_model, flat=True)
+        self.nova_view = tree_view(self.nova_model)
+        self.vcenter_view = tree_view(self.vcenter_model)
+        self.instance_view = tree_view(self.instance_model, flat=True)
         self.details = QTextBrowser()
         self.details.setObjectName("details")
         self.alert = QLabel()
@@ -198,8 +139,8 @@ class MainWindow(QMainWindow):
             layout.addWidget(banner)
         layout.addWidget(self.alert)
         top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(_pane("OpenStack Nova — compute nodes", self.nova_view))
-        top.addWidget(_pane("VMware vCenter — clusters and ESXi hosts", self.vcenter_view))
+        top.addWidget(pane("OpenStack Nova — compute nodes", self.nova_view))
+        top.addWidget(pane("VMware vCenter — clusters and ESXi hosts", self.vcenter_view))
         bottom = QSplitter(Qt.Orientation.Horizontal)
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
@@ -207,7 +148,7 @@ class MainWindow(QMainWindow):
         lower_layout.addWidget(self.instance_title)
         lower_layout.addWidget(self.instance_view)
         bottom.addWidget(lower)
-        bottom.addWidget(_pane("Details", self.details))
+        bottom.addWidget(pane("Details", self.details))
         bottom.setStretchFactor(0, 3)
         bottom.setStretchFactor(1, 2)
         vertical = QSplitter(Qt.Orientation.Vertical)
@@ -312,7 +253,7 @@ class MainWindow(QMainWindow):
             if fresh:
                 fresh_views.append(view)
         if fresh_views:
-            QTimer.singleShot(0, self, lambda: _fit_columns(fresh_views))
+            QTimer.singleShot(0, self, lambda: fit_columns(fresh_views))
 
     def _show_alert(self, p: Presentation) -> None:
         health = p.view.health
@@ -399,7 +340,7 @@ class MainWindow(QMainWindow):
         self.shown_after_steps = replace(self.shown_after_steps, selected=key, instances=self.instance_model.rows)
         if self._fit_instances and rows:
             self._fit_instances = False
-            QTimer.singleShot(0, self.instance_view, lambda: _fit_columns([self.instance_view]))
+            QTimer.singleShot(0, self.instance_view, lambda: fit_columns([self.instance_view]))
         label = (self.nova_model.row_for(key) or self.vcenter_model.row_for(key)) if key else None
         where = f" on {label.cells[0]}" if label else " — select a compute node, cluster or ESXi host"
         self.instance_title.setText(f"Instances / VMs{where} ({len(rows)})")

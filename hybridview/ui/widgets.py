@@ -1,0 +1,68 @@
+"""The window's building blocks: tree views, titled panes, column fitting that never stalls."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTreeView, QVBoxLayout, QWidget
+
+from hybridview.ui.tree_model import DiffTreeModel
+
+# The trees' colours come from a palette, not the style sheet: a style-sheet rule on an item view
+# makes Qt draw every cell through the style-sheet engine, several times slower per paint.
+TREE_COLOURS = {
+    QPalette.ColorRole.Base: "#ffffff",
+    QPalette.ColorRole.AlternateBase: "#f7f9fb",
+    QPalette.ColorRole.Highlight: "#cfe3ff",
+    QPalette.ColorRole.HighlightedText: "#101418",
+}
+
+
+def tree_view(model: DiffTreeModel, *, flat: bool = False) -> QTreeView:
+    view = QTreeView()
+    view.setModel(model)
+    palette = view.palette()
+    for role, colour in TREE_COLOURS.items():
+        palette.setColor(role, QColor(colour))
+    view.setPalette(palette)
+    view.setUniformRowHeights(True)
+    view.setAlternatingRowColors(True)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setRootIsDecorated(not flat)
+    view.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    view.header().setStretchLastSection(True)
+    view.header().setResizeContentsPrecision(32)  # fit columns to a sample, not to 1,000 rows
+    return view
+
+
+MAX_FITTED_COLUMN_PX = 300
+
+
+def fit_columns(views: Sequence[QTreeView], column: int = 0) -> None:
+    """Fit columns to their content, one column of one view per event-loop turn, so each turn
+    repaints one view at most and the GUI never stalls on it. Long names are capped so they do
+    not hide the columns after them.
+    """
+    if not views:
+        return
+    view, rest = views[0], views[1:]
+    if column >= view.model().columnCount():
+        fit_columns(rest)
+        return
+    view.resizeColumnToContents(column)
+    view.setColumnWidth(column, min(view.columnWidth(column), MAX_FITTED_COLUMN_PX))
+    QTimer.singleShot(0, view, lambda: fit_columns(views, column + 1))
+
+
+def pane(title: str, body: QWidget) -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(4, 2, 4, 2)
+    label = QLabel(title)
+    label.setObjectName("paneTitle")
+    layout.addWidget(label)
+    layout.addWidget(body)
+    return box
