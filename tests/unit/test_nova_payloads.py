@@ -13,9 +13,12 @@ from typing import Any
 
 import pytest
 
+from hybridview.backends.nova import NovaBackend, reads
 from hybridview.backends.nova import payloads as p
+from hybridview.backends.records import Collection, RecordSkips
 from hybridview.core.identity import NodeRef
 from hybridview.core.model import ComputeService
+from tests.unit.fuzz_strategies import FakeComputeSession
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "nova-api-samples"
 
@@ -419,3 +422,103 @@ def test_server_without_status_and_migration_without_instance_are_malformed() ->
     with pytest.raises(p.MalformedPayload, match="'id'"):
         p.migration("c1", {"instance_uuid": "u", "status": "done"})
     assert issubclass(p.MalformedPayload, ValueError)
+
+
+# --- a read skips a malformed record, names it, and keeps the rest -----------------------
+
+SERVER = p.items(load("servers/v2.100/servers-details-resp.json"), "servers")[0]
+BAD_ID = "7f3c2a9e-5b1d-4c8e-9f60-2d4b8a1c3e57"
+
+
+def _read(records: dict[str, list[Any]], **session: Any) -> Any:
+    return reads.read_snapshot(FakeComputeSession(records, **session), 1000)
+
+
+def test_a_malformed_server_is_skipped_and_named_and_the_others_are_read() -> None:
+    servers = [dict(SERVER, id="good-1"), dict(SERVER, id=BAD_ID, status=None), dict(SERVER, id="good-2")]
+    read = _read({"/servers/detail": servers}, page_size=2)
+    assert [i.id for i in read.value.instances] == ["good-1", "good-2"]
+    assert read.warnings == (
+        f"skipped 1 malformed server record(s) in /servers/detail: server has no 'status' (id {BAD_ID}); "
+        "those instances are not shown",
+    )
+
+
+def test_one_warning_per_cause_names_three_records_and_counts_the_rest() -> None:
+    no_status = [dict(SERVER, id=f"s{i}", status=None) for i in range(5)]
+    not_an_object = ["junk"]
+    no_id = [{k: v for k, v in SERVER.items() if k != "id"}]
+    read = _read({"/servers/detail": [*no_status, *not_an_object, *no_id, SERVER]})
+    assert read.value.instances == (p.instance("c1", SERVER),)
+    assert read.warnings == (
+        "skipped 5 malformed server record(s) in /servers/detail: server has no 'status' (id s0, id s1, id s2 and 2 "
+        "more); those instances are not shown",
+        "skipped 1 malformed server record(s) in /servers/detail: server is not an object (record 6); "
+        "those instances are not shown",
+        "skipped 1 malformed server record(s) in /servers/detail: server has no 'id' (record 7); "
+        "those instances are not shown",
+    )
+
+
+def test_a_record_name_from_the_payload_stays_one_short_line() -> None:
+    servers = [dict(SERVER, id="two\nlines", status=1), dict(SERVER, id="x" * 100, status=1)]
+    (warning,) = _read({"/servers/detail": servers}).warnings
+    assert "server 'status' is not a string (id two lines, id " + "x" * 56 + "…)" in warning
+    assert "\n" not in warning
+
+
+def test_a_skipped_service_leaves_its_node_down_and_says_forced_down_is_unknown() -> None:
+    services = p.items(load(SERVICES_253), "services")
+    broken = [dict(s, binary=None) if s.get("host") == "host1" else s for s in services]
+    (hypervisor,) = p.items(load("os-hypervisors/v2.53/hypervisors-detail-resp.json"), "hypervisors")
+    read = _read({"/os-services": broken, "/os-hypervisors/detail": [dict(hypervisor, state="down")]})
+    (node,) = read.value.nodes
+    assert (node.host, node.state, node.forced_down) == ("host1", "down", False)
+    assert len(read.value.services) == len(services) - 2
+    (warning,) = read.warnings
+    assert warning.startswith("skipped 2 malformed service record(s) in /os-services: service has no 'binary' (id ")
+    assert warning.endswith("; the forced-down flag of their compute nodes is unknown")
+
+
+@pytest.mark.parametrize(
+    ("second_page", "error"),
+    [
+        ({"servers": {"id": "x"}}, "response has no 'servers' list"),
+        (ValueError("Expecting value"), "/servers/detail did not return JSON"),
+        ({"servers": [], "servers_links": "next"}, "'servers_links' is not a list"),
+        (
+            {"servers": [SERVER], "servers_links": [{"rel": "next", "href": "http://nova.invalid/?marker=p1"}]},
+            "paging loops on marker p1",
+        ),
+    ],
+    ids=["not-a-list", "not-json", "links-not-a-list", "paging-loop"],
+)
+def test_a_page_that_is_not_the_documented_shape_still_fails_the_read(second_page: Any, error: str) -> None:
+    servers = [dict(SERVER, id="a"), dict(SERVER, id="b")]
+    with pytest.raises(p.MalformedPayload, match=error):
+        _read({"/servers/detail": servers}, page_size=1, second_pages={"/servers/detail": second_page})
+
+
+def test_nova_backend_warns_about_the_last_read_only() -> None:
+    backend = NovaBackend("c1")
+    backend._session = FakeComputeSession({"/servers/detail": [SERVER, {"id": BAD_ID}]})  # type: ignore[assignment]
+    assert len(backend.fetch().instances) == 1
+    (warning,) = backend.warnings
+    assert "malformed server record(s)" in warning
+    assert BAD_ID in warning
+    backend._session = FakeComputeSession({"/servers/detail": [SERVER]})  # type: ignore[assignment]
+    backend.fetch()
+    assert backend.warnings == ()
+
+
+def test_a_mapper_bug_skips_the_record_too_and_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    skips = RecordSkips(p.MalformedPayload)
+    collection = Collection("server", "those instances are not shown", "/servers/detail")
+    mapped = skips.map(collection, [{"n": 1}, {}, {}, {"n": 4}], lambda raw: raw["n"], p.record_name)
+    assert mapped == [1, 4]
+    assert skips.warnings() == (
+        "skipped 2 malformed server record(s) in /servers/detail: unexpected KeyError (a bug in hybridview; see its "
+        "log) (record 2, record 3); those instances are not shown",
+    )
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+    assert caplog.records[0].exc_info is not None

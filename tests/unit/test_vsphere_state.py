@@ -1,13 +1,16 @@
-"""The vSphere backend's inventory state: feed updates racing a full read, and full answers."""
+"""The vSphere backend's inventory state: feed updates racing a full read, full answers, malformed objects."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pyVmomi import vim
 
 from hybridview.backends.vsphere import inventory as inv
 from hybridview.backends.vsphere import VSphereBackend
+from hybridview.backends.vsphere.convert import plain
 from hybridview.config import VCenterConfig
 
 CONFIG = VCenterConfig("vc", "127.0.0.1", "u", password_env="X", verify=False)
@@ -65,3 +68,70 @@ def test_a_closed_backend_does_not_log_in_again() -> None:
     backend.close()
     with pytest.raises(BackendError, match="closed"):
         backend.fetch()
+
+
+# --- an object that cannot be mapped is skipped, and the backend says so ------------------
+
+TLS_WARNING = "TLS verification is OFF for 127.0.0.1: anyone on the path can impersonate it"
+
+
+def test_a_malformed_vm_is_skipped_and_warned_about_beside_the_tls_warning() -> None:
+    reads = {inv.VM: {"vm-1": {"name": "a"}, "vm-123": {"name": "b", "config.hardware.numCPU": "four"}}}
+    backend = _backend(reads)
+    snapshot = backend._fetch(_Session())  # type: ignore[arg-type]
+    assert [vm.moref for vm in snapshot.vms] == ["vm-1"]
+    assert backend.warnings == (
+        TLS_WARNING,
+        "skipped 1 malformed VirtualMachine record(s): VirtualMachine 'config.hardware.numCPU' is not an integer "
+        "(vm-123); those VMs are not shown",
+    )
+
+
+def test_the_hosts_of_a_skipped_cluster_are_shown_standalone() -> None:
+    reads = {
+        inv.CLUSTER: {"domain-c7": {"name": "C7", "configurationEx": {"ha_enabled": "yes"}}},
+        inv.HOST: {"host-1": {"name": "esx1", "parent": "domain-c7", "runtime.connectionState": "notResponding"}},
+    }
+    backend = _backend(reads)
+    snapshot = backend._fetch(_Session())  # type: ignore[arg-type]
+    assert snapshot.clusters == ()
+    assert [(h.moref, h.cluster_moref, h.connection_state) for h in snapshot.hosts] == [
+        ("host-1", None, "notResponding")
+    ]
+    assert backend.warnings[1:] == (
+        "skipped 1 malformed ClusterComputeResource record(s): ClusterComputeResource configurationEx "
+        "'ha_enabled' is not a boolean (domain-c7); those clusters are not shown and their hosts show as standalone",
+    )
+
+
+def test_a_feed_change_that_breaks_an_object_warns_until_a_change_mends_it() -> None:
+    backend = _backend({inv.HOST: {"host-1": {"name": "esx1"}, "host-2": {"name": "esx2"}}})
+    backend._fetch(_Session())  # type: ignore[arg-type]
+    assert backend.warnings == (TLS_WARNING,)
+    broken = inv.Unconvertible("AttributeError on a HostSystem")
+    backend._absorb(
+        [(inv.HOST, "host-2", "modify", [("assign", "runtime.inMaintenanceMode", broken)])], full_answer=False
+    )
+    snapshot = backend._snapshot(_Session())  # type: ignore[arg-type]
+    assert [h.moref for h in snapshot.hosts] == ["host-1"]
+    assert backend.warnings[1:] == (
+        "skipped 1 malformed HostSystem record(s): HostSystem 'runtime.inMaintenanceMode' could not be read "
+        "(AttributeError on a HostSystem) (host-2); those ESXi hosts are not shown",
+    )
+    backend._absorb(
+        [(inv.HOST, "host-2", "modify", [("assign", "runtime.inMaintenanceMode", True)])], full_answer=False
+    )
+    assert [h.in_maintenance for h in backend._snapshot(_Session()).hosts] == [False, True]  # type: ignore[arg-type]
+    assert backend.warnings == (TLS_WARNING,)
+
+
+def test_an_alarm_state_without_its_alarm_makes_its_host_malformed_not_the_read() -> None:
+    state = plain("triggeredAlarmState", [vim.alarm.AlarmState(key="k", overallStatus="red")])
+    assert isinstance(state, inv.Unconvertible)
+    inventory = inv.InventoryState()
+    inventory.enter(inv.HOST, "host-1", {"name": "esx1", "triggeredAlarmState": state})
+    assert inventory.alarm_morefs() == set()
+    mapped = inv.snapshot(inventory, "vc", "uuid", datetime(2026, 1, 1, tzinfo=UTC))
+    assert mapped.value.hosts == ()
+    (warning,) = mapped.warnings
+    assert warning.startswith("skipped 1 malformed HostSystem record(s): HostSystem 'triggeredAlarmState' could not")

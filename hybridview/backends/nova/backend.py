@@ -34,6 +34,7 @@ class NovaBackend:
         self._api_timeout = api_timeout
         self._connect = connect or self._connect_from_clouds_yaml
         self._session: ComputeSession | None = None
+        self._warnings: tuple[str, ...] = ()  # the records the last completed read had to skip
 
     @property
     def name(self) -> str:
@@ -41,7 +42,7 @@ class NovaBackend:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        return ()
+        return self._warnings
 
     def _connect_from_clouds_yaml(self) -> openstack.connection.Connection:
         return connect_from_clouds_yaml(self._cloud, self._config_files, self._api_timeout)
@@ -52,7 +53,9 @@ class NovaBackend:
     def _fetch(self) -> OpenStackSnapshot:
         if self._session is None:  # microversions are negotiated again on a new connection
             self._session = ComputeSession(self._cloud, self._connect())
-        return read_snapshot(self._session, self._page_size)
+        read = read_snapshot(self._session, self._page_size)
+        self._warnings = read.warnings
+        return read.value
 
     def close(self) -> None:
         if self._session is not None:

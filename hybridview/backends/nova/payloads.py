@@ -4,6 +4,10 @@ Shapes follow the samples in the Nova tree (``doc/api_samples``): hypervisor and
 service ids became UUIDs at 2.53, hypervisor resource fields went away at 2.88,
 servers embed the flavor from 2.47, migrations gained a type at 2.23 and a uuid
 at 2.59.
+
+A record of any other shape raises ``MalformedPayload`` and nothing else: a field we map
+that holds the wrong JSON type is malformed, fields we do not map are ignored. Messages
+name the field, never its value, so the skipped records of one cause share one warning.
 """
 
 from __future__ import annotations
@@ -21,12 +25,72 @@ class MalformedPayload(ValueError):
     """The API answered, but not in a shape Nova documents."""
 
 
-def _require(obj: Payload, key: str, what: str) -> Any:
-    if not isinstance(obj, Mapping):
+def _object(raw: Any, what: str) -> Payload:
+    if not isinstance(raw, Mapping):
         raise MalformedPayload(f"{what} is not an object")
-    if key not in obj or obj[key] is None:
+    return raw
+
+
+def _require(obj: Payload, key: str, what: str) -> Any:
+    if key not in _object(obj, what) or obj[key] is None:
         raise MalformedPayload(f"{what} has no {key!r}")
     return obj[key]
+
+
+def _is_ident(value: Any) -> bool:
+    """Nova ids are database integers before 2.53 and UUID strings after (a bool is not an id)."""
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63)
+
+
+def _text(obj: Payload, key: str, what: str) -> str:
+    value = _require(obj, key, what)
+    if not isinstance(value, str):
+        raise MalformedPayload(f"{what} {key!r} is not a string")
+    return value
+
+
+def _ident(obj: Payload, key: str, what: str) -> str:
+    value = _require(obj, key, what)
+    if not _is_ident(value):
+        raise MalformedPayload(f"{what} {key!r} is not an id")
+    return str(value)
+
+
+def _optional_text(obj: Payload, key: str, what: str) -> str | None:
+    value = obj.get(key)
+    if value is not None and not isinstance(value, str):
+        raise MalformedPayload(f"{what} {key!r} is not a string")
+    return value
+
+
+def _optional_ident(obj: Payload, key: str, what: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not _is_ident(value):
+        raise MalformedPayload(f"{what} {key!r} is not an id")
+    return str(value)
+
+
+def _optional_int(obj: Payload, key: str, what: str) -> int | None:
+    value = obj.get(key)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise MalformedPayload(f"{what} {key!r} is not an integer")
+    return value
+
+
+def _optional_bool(obj: Payload, key: str, what: str) -> bool | None:
+    value = obj.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise MalformedPayload(f"{what} {key!r} is not a boolean")
+    return value
+
+
+def _optional_object(obj: Payload, key: str, what: str) -> Payload | None:
+    value = obj.get(key)
+    if value is not None and not isinstance(value, Mapping):
+        raise MalformedPayload(f"{what} {key!r} is not an object")
+    return value
 
 
 def items(body: Any, collection: str) -> list[Payload]:
@@ -37,98 +101,133 @@ def items(body: Any, collection: str) -> list[Payload]:
 
 def next_page_params(body: Payload, collection: str) -> dict[str, str] | None:
     """Query parameters of the ``rel=next`` link, or None on the last page."""
-    for link in body.get(f"{collection}_links") or ():
+    key = f"{collection}_links"
+    links = _object(body, "response").get(key)
+    if links is None:
+        return None
+    if not isinstance(links, list):
+        raise MalformedPayload(f"response {key!r} is not a list")
+    for link in links:
         if isinstance(link, Mapping) and link.get("rel") == "next" and link.get("href"):
-            query = parse_qs(urlsplit(str(link["href"])).query)
+            href = link["href"]
+            if not isinstance(href, str):
+                raise MalformedPayload(f"response {key!r} has a next link that is not a string")
+            try:
+                query = parse_qs(urlsplit(href).query)
+            except ValueError as exc:  # e.g. an unbalanced IPv6 bracket
+                raise MalformedPayload(f"response {key!r} has a next link that is not a URL") from exc
             return {k: v[-1] for k, v in query.items()}
     return None
 
 
+def record_name(raw: Any, position: int, id_keys: tuple[str, ...] = ("id",)) -> str:
+    """How a warning names a record: its id when it has one, else its position in the collection."""
+    if isinstance(raw, Mapping):
+        for key in id_keys:
+            value = raw.get(key)
+            if _is_ident(value) and value != "":
+                return f"id {value}"
+    return f"record {position}"
+
+
 def service(cloud: str, raw: Payload) -> ComputeService:
     what = "service"
-    binary = str(_require(raw, "binary", what))
-    host = str(_require(raw, "host", what))
-    ident = raw.get("id")
+    binary = _text(raw, "binary", what)
+    host = _text(raw, "host", what)
+    ident = _optional_ident(raw, "id", what)
     return ComputeService(
         cloud=cloud,
         # 2.69: services in a down cell come without id and state
-        id=str(ident) if ident is not None else f"{binary}@{host}",
+        id=ident if ident is not None else f"{binary}@{host}",
         binary=binary,
         host=host,
-        zone=raw.get("zone"),
-        state=str(raw.get("state") or "unknown"),
-        status=str(raw.get("status") or "unknown").lower(),
-        disabled_reason=raw.get("disabled_reason"),
-        forced_down=bool(raw.get("forced_down", False)),
-        updated_at=raw.get("updated_at"),
+        zone=_optional_text(raw, "zone", what),
+        state=_optional_text(raw, "state", what) or "unknown",
+        status=(_optional_text(raw, "status", what) or "unknown").lower(),
+        disabled_reason=_optional_text(raw, "disabled_reason", what),
+        forced_down=_optional_bool(raw, "forced_down", what) or False,
+        updated_at=_optional_text(raw, "updated_at", what),
     )
 
 
 def compute_node(cloud: str, raw: Payload, services: Iterable[ComputeService]) -> ComputeNode:
     what = "hypervisor"
-    hostname = str(_require(raw, "hypervisor_hostname", what))
-    svc = raw.get("service") or {}
-    host = str(svc.get("host") or hostname)
+    hostname = _text(raw, "hypervisor_hostname", what)
+    ident = _ident(raw, "id", what)
+    svc = _optional_object(raw, "service", what) or {}
+    host = _optional_text(svc, "host", "hypervisor service") or hostname
     match = next((s for s in services if s.host == host and s.binary == "nova-compute"), None)
+    if "disabled_reason" in svc:
+        disabled_reason = _optional_text(svc, "disabled_reason", "hypervisor service")
+    else:
+        disabled_reason = match.disabled_reason if match else None
+    service_id = _optional_ident(svc, "id", "hypervisor service")
     return ComputeNode(
         cloud=cloud,
-        id=str(_require(raw, "id", what)),
+        id=ident,
         hypervisor_hostname=hostname,
-        hypervisor_type=str(raw.get("hypervisor_type") or "unknown"),
+        hypervisor_type=_optional_text(raw, "hypervisor_type", what) or "unknown",
         host=host,
-        state=str(raw.get("state") or (match.state if match else "unknown")),
-        status=str(raw.get("status") or (match.status if match else "unknown")),
-        disabled_reason=svc.get("disabled_reason", match.disabled_reason if match else None),
+        state=_optional_text(raw, "state", what) or (match.state if match else "unknown"),
+        status=_optional_text(raw, "status", what) or (match.status if match else "unknown"),
+        disabled_reason=disabled_reason,
         forced_down=match.forced_down if match else False,
-        host_ip=raw.get("host_ip"),
-        service_id=str(svc["id"]) if svc.get("id") is not None else (match.id if match else None),
+        host_ip=_optional_text(raw, "host_ip", what),
+        service_id=service_id if service_id is not None else (match.id if match else None),
     )
 
 
 def _flavor_name(raw: Payload) -> str | None:
-    flavor = raw.get("flavor")
-    if not isinstance(flavor, Mapping):
+    what = "server flavor"
+    flavor = _optional_object(raw, "flavor", "server")
+    if flavor is None:
         return None
-    name = flavor.get("original_name") or flavor.get("id")
-    return str(name) if name is not None else None
+    return _optional_text(flavor, "original_name", what) or _optional_ident(flavor, "id", what)
+
+
+def _boot_from_volume(raw: Payload) -> bool:
+    """An empty ``image`` means volume-backed; none at all (a 2.69 down-cell server) or null means unknown."""
+    image = raw.get("image")
+    if image is None:
+        return False
+    if not isinstance(image, str | Mapping):
+        raise MalformedPayload("server 'image' is neither a string nor an object")
+    return not image
 
 
 def instance(cloud: str, raw: Payload) -> Instance:
     what = "server"
-    ident = _require(raw, "id", what)
+    ident = _ident(raw, "id", what)
     return Instance(
         cloud=cloud,
-        id=str(ident),
-        name=str(raw.get("name") or ""),
-        project_id=str(raw.get("tenant_id") or raw.get("project_id") or ""),
-        status=str(_require(raw, "status", what)),
-        vm_state=raw.get("OS-EXT-STS:vm_state"),
-        task_state=raw.get("OS-EXT-STS:task_state"),
-        power_state=raw.get("OS-EXT-STS:power_state"),
-        host=raw.get("OS-EXT-SRV-ATTR:host"),
-        node=raw.get("OS-EXT-SRV-ATTR:hypervisor_hostname"),
+        id=ident,
+        name=_optional_text(raw, "name", what) or "",
+        project_id=_optional_text(raw, "tenant_id", what) or _optional_text(raw, "project_id", what) or "",
+        status=_text(raw, "status", what),
+        vm_state=_optional_text(raw, "OS-EXT-STS:vm_state", what),
+        task_state=_optional_text(raw, "OS-EXT-STS:task_state", what),
+        power_state=_optional_int(raw, "OS-EXT-STS:power_state", what),
+        host=_optional_text(raw, "OS-EXT-SRV-ATTR:host", what),
+        node=_optional_text(raw, "OS-EXT-SRV-ATTR:hypervisor_hostname", what),
         flavor=_flavor_name(raw),
-        # "" means volume-backed; a missing key (2.69 down-cell server) means unknown
-        boot_from_volume="image" in raw and not raw["image"],
-        availability_zone=raw.get("OS-EXT-AZ:availability_zone"),
+        boot_from_volume=_boot_from_volume(raw),
+        availability_zone=_optional_text(raw, "OS-EXT-AZ:availability_zone", what),
     )
 
 
 def migration(cloud: str, raw: Payload) -> Migration:
     what = "migration"
-    if not isinstance(raw, Mapping):
-        raise MalformedPayload(f"{what} is not an object")
-    ident = raw.get("uuid") or _require(raw, "id", what)
+    uuid = _optional_text(_object(raw, what), "uuid", what)
     return Migration(
         cloud=cloud,
-        id=str(ident),
-        instance_id=str(_require(raw, "instance_uuid", what)),
-        migration_type=str(raw.get("migration_type") or "unknown"),
-        status=str(_require(raw, "status", what)),
-        source_compute=raw.get("source_compute"),
-        dest_compute=raw.get("dest_compute"),
-        source_node=raw.get("source_node"),
-        dest_node=raw.get("dest_node"),
-        created_at=raw.get("created_at"),
-        updated_at=raw.get("updated_at"),
+        id=uuid or _ident(raw, "id", what),
+        instance_id=_text(raw, "instance_uuid", what),
+        migration_type=_optional_text(raw, "migration_type", what) or "unknown",
+        status=_text(raw, "status", what),
+        source_compute=_optional_text(raw, "source_compute", what),
+        dest_compute=_optional_text(raw, "dest_compute", what),
+        source_node=_optional_text(raw, "source_node", what),
+        dest_node=_optional_text(raw, "dest_node", what),
+        created_at=_optional_text(raw, "created_at", what),
+        updated_at=_optional_text(raw, "updated_at", what),
     )

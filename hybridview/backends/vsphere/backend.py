@@ -41,6 +41,7 @@ class VSphereBackend:
         self._events: tuple[VSphereEvent, ...] = ()
         self._journal: list[PlainUpdate] | None = None
         self._events_read_at = 0.0
+        self._skipped: tuple[str, ...] = ()  # the objects the last snapshot had to skip
         self.round_trips = 0
 
     @property
@@ -53,9 +54,10 @@ class VSphereBackend:
 
     @property
     def warnings(self) -> tuple[str, ...]:
+        tls: tuple[str, ...] = ()
         if self.config.verify is False and not self.config.thumbprint:
-            return (f"TLS verification is OFF for {self.config.host}: anyone on the path can impersonate it",)
-        return ()
+            tls = (f"TLS verification is OFF for {self.config.host}: anyone on the path can impersonate it",)
+        return tls + self._skipped  # no lock: the event loop reads this, and one attribute read is atomic
 
     # -- full reads ----------------------------------------------------------------------
 
@@ -86,7 +88,7 @@ class VSphereBackend:
 
     def _snapshot(self, session: Session) -> VCenterSnapshot:
         with self._lock:
-            return inv.snapshot(
+            mapped = inv.snapshot(
                 self._state,
                 self.name,
                 session.instance_uuid,
@@ -94,6 +96,8 @@ class VSphereBackend:
                 version=session.version,
                 events=self._events,
             )
+            self._skipped = mapped.warnings
+        return mapped.value
 
     def _refresh_alarm_names(self, session: Session) -> None:
         """Name newly triggered alarms; the lookups run outside the lock the change feed needs."""

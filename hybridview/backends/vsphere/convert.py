@@ -1,7 +1,13 @@
-"""pyVmomi values -> plain values (str, numbers, lists, dicts) keyed by property path."""
+"""pyVmomi values -> plain values (str, numbers, lists, dicts) keyed by property path.
+
+A value that is not the data object vSphere documents for its path (a missing attribute,
+an unset reference) becomes ``inventory.Unconvertible``: the object holding it is then
+skipped as malformed, with a warning, instead of failing the whole read.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +15,7 @@ from pyVmomi import vim
 
 from hybridview.backends.vsphere import inventory as inv
 
+log = logging.getLogger(__name__)
 # The managed object type read for each inventory kind.
 MANAGED_TYPES: dict[str, type] = {
     inv.CLUSTER: vim.ClusterComputeResource,
@@ -25,9 +32,14 @@ def kind_of(obj: Any) -> str | None:
 
 def plain(path: str, value: Any) -> Any:
     """The plain form of one property value, as inventory.py expects it."""
-    converter = _CONVERTERS.get(path)
-    if converter is not None:
-        return converter(value)
+    try:
+        return _CONVERTERS.get(path, _scalar)(value)
+    except (AttributeError, TypeError, ValueError) as exc:
+        log.debug("cannot convert %s", path, exc_info=True)
+        return inv.Unconvertible(f"{type(exc).__name__} on a {type(value).__name__}")
+
+
+def _scalar(value: Any) -> Any:
     if isinstance(value, bool | int | float) or value is None:
         return value
     return str(value)
@@ -61,7 +73,7 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "host": lambda v: [m.key._moId for m in v or ()],
     "configurationEx": _cluster_config,
     "triggeredAlarmState": _alarm_states,
-    "runtime.dasHostState": lambda v: str(v.state) if v is not None else None,
+    "runtime.dasHostState": lambda v: str(v.state) if v is not None and v.state is not None else None,
     "summary.hardware": lambda v: (
         {"cpu_mhz": v.cpuMhz, "cores": v.numCpuCores, "memory_bytes": v.memorySize} if v else {}
     ),

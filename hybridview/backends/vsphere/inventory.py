@@ -3,15 +3,19 @@
 The pyVmomi backend turns PropertyCollector results (full reads and WaitForUpdatesEx
 change sets alike) into plain values keyed by property path; this module keeps that
 state and maps it. No pyVmomi here, so it is tested on plain dictionaries.
+
+An object whose properties are not of the types convert.py produces raises
+``MalformedRecord`` and nothing else; ``snapshot`` skips it and says so in its warnings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from hybridview.backends.records import Collection, Mapped, RecordSkips
 from hybridview.core.model import (
     Alarm,
     Cluster,
@@ -55,6 +59,26 @@ PROPERTIES: Mapping[str, tuple[str, ...]] = {
 }
 
 Props = dict[str, Any]
+T = TypeVar("T")
+
+# How a warning names the skipped objects of each type, and what the view lacks without them.
+COLLECTIONS: Mapping[str, Collection] = {
+    CLUSTER: Collection(CLUSTER, "those clusters are not shown and their hosts show as standalone"),
+    HOST: Collection(HOST, "those ESXi hosts are not shown"),
+    VM: Collection(VM, "those VMs are not shown"),
+    DATASTORE: Collection(DATASTORE, "those datastores are not shown"),
+}
+
+
+class MalformedRecord(ValueError):
+    """One object's properties are not of the types convert.py produces."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unconvertible:
+    """A property value convert.py could not turn into plain values; the object holding it is malformed."""
+
+    reason: str
 
 
 @dataclass(slots=True)
@@ -88,11 +112,19 @@ class InventoryState:
 
     def alarm_morefs(self) -> set[str]:
         return {
-            state["alarm"]
+            moref
             for kind in (CLUSTER, HOST)
             for props in self.objects[kind].values()
-            for state in props.get("triggeredAlarmState") or ()
+            for moref in _alarm_refs(props.get("triggeredAlarmState"))
         }
+
+
+def _alarm_refs(value: Any) -> Iterator[str]:
+    """The alarms of a triggeredAlarmState value; a malformed one names none (its object is skipped)."""
+    if isinstance(value, list | tuple):
+        for alarm_state in value:
+            if isinstance(alarm_state, Mapping) and isinstance(alarm_state.get("alarm"), str):
+                yield alarm_state["alarm"]
 
 
 def snapshot(
@@ -103,55 +135,118 @@ def snapshot(
     *,
     version: str | None = None,
     events: tuple[VSphereEvent, ...] = (),
-) -> VCenterSnapshot:
-    clusters = state.objects[CLUSTER]
-    return VCenterSnapshot(
+) -> Mapped[VCenterSnapshot]:
+    """The core snapshot of ``state``, with a warning per type and cause for the objects it skipped."""
+    skips = RecordSkips(MalformedRecord)
+
+    def each(kind: str, mapper: Callable[[str, Props], T]) -> list[T]:
+        rows = sorted(state.objects[kind].items())
+        return skips.map(COLLECTIONS[kind], rows, lambda row: mapper(*row), lambda row, _position: row[0])
+
+    names = state.alarm_names
+    clusters = each(CLUSTER, lambda moref, p: (_cluster(vcenter, moref, p), _alarms(CLUSTER, moref, p, names)))
+    cluster_morefs = frozenset(cluster.moref for cluster, _ in clusters)  # a skipped cluster's hosts: standalone
+    hosts = each(HOST, lambda moref, p: (_host(vcenter, moref, p, cluster_morefs), _alarms(HOST, moref, p, names)))
+    snap = VCenterSnapshot(
         vcenter=vcenter,
         instance_uuid=instance_uuid,
         taken_at=taken_at,
-        clusters=tuple(_cluster(vcenter, moref, p) for moref, p in sorted(clusters.items())),
-        hosts=tuple(_host(vcenter, moref, p, clusters) for moref, p in sorted(state.objects[HOST].items())),
-        vms=tuple(_vm(vcenter, moref, p) for moref, p in sorted(state.objects[VM].items())),
-        datastores=tuple(_datastore(vcenter, moref, p) for moref, p in sorted(state.objects[DATASTORE].items())),
-        alarms=_alarms(state),
+        clusters=tuple(cluster for cluster, _ in clusters),
+        hosts=tuple(host for host, _ in hosts),
+        vms=tuple(each(VM, lambda moref, p: _vm(vcenter, moref, p))),
+        datastores=tuple(each(DATASTORE, lambda moref, p: _datastore(vcenter, moref, p))),
+        alarms=tuple(alarm for _, alarms in (*clusters, *hosts) for alarm in alarms),
         events=events,
         version=version,
     )
+    return Mapped(snap, skips.warnings())
+
+
+# --- one typed value; ``what`` names where it sits, e.g. "HostSystem summary.hardware" ---
+
+
+def _value(p: Props, key: str, what: str) -> Any:
+    value = p.get(key)
+    if isinstance(value, Unconvertible):
+        raise MalformedRecord(f"{what} {key!r} could not be read ({value.reason})")
+    return value
+
+
+def _text(p: Props, key: str, what: str) -> str | None:
+    value = _value(p, key, what)
+    if value is not None and not isinstance(value, str):
+        raise MalformedRecord(f"{what} {key!r} is not a string")
+    return value
+
+
+def _flag(p: Props, key: str, what: str) -> bool | None:
+    value = _value(p, key, what)
+    if value is not None and not isinstance(value, bool):
+        raise MalformedRecord(f"{what} {key!r} is not a boolean")
+    return value
+
+
+def _count(p: Props, key: str, what: str) -> int | None:
+    value = _value(p, key, what)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise MalformedRecord(f"{what} {key!r} is not an integer")
+    return value
+
+
+def _fields(p: Props, key: str, what: str) -> Props:
+    """A data object that convert.py turned into a dict; empty when unset."""
+    value = _value(p, key, what)
+    if value is not None and not isinstance(value, dict):
+        raise MalformedRecord(f"{what} {key!r} is not an object")
+    return value or {}
+
+
+def _morefs(p: Props, key: str, what: str) -> tuple[str, ...]:
+    value = _value(p, key, what)
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple) or not all(isinstance(m, str) for m in value):
+        raise MalformedRecord(f"{what} {key!r} is not a list of object references")
+    return tuple(value)
+
+
+# --- one object each ----------------------------------------------------------------------
 
 
 def _cluster(vcenter: str, moref: str, p: Props) -> Cluster:
-    config = p.get("configurationEx") or {}
+    config = _fields(p, "configurationEx", CLUSTER)
+    within = f"{CLUSTER} configurationEx"
     return Cluster(
         vcenter=vcenter,
         moref=moref,
-        name=str(p.get("name") or moref),
-        ha_enabled=bool(config.get("ha_enabled")),
-        drs_enabled=bool(config.get("drs_enabled")),
-        admission_control=config.get("admission_control"),
+        name=_text(p, "name", CLUSTER) or moref,
+        ha_enabled=bool(_flag(config, "ha_enabled", within)),
+        drs_enabled=bool(_flag(config, "drs_enabled", within)),
+        admission_control=_flag(config, "admission_control", within),
     )
 
 
-def _host(vcenter: str, moref: str, p: Props, clusters: Mapping[str, Props]) -> EsxiHost:
-    parent = p.get("parent")
-    hardware = p.get("summary.hardware") or {}
-    stats = p.get("summary.quickStats") or {}
-    cpu_mhz = hardware.get("cpu_mhz")
-    cores = hardware.get("cores")
-    memory = hardware.get("memory_bytes")
+def _host(vcenter: str, moref: str, p: Props, clusters: frozenset[str]) -> EsxiHost:
+    parent = _text(p, "parent", HOST)
+    hardware = _fields(p, "summary.hardware", HOST)
+    stats = _fields(p, "summary.quickStats", HOST)
+    cpu_mhz = _count(hardware, "cpu_mhz", f"{HOST} summary.hardware")
+    cores = _count(hardware, "cores", f"{HOST} summary.hardware")
+    memory = _count(hardware, "memory_bytes", f"{HOST} summary.hardware")
     return EsxiHost(
         vcenter=vcenter,
         moref=moref,
-        name=str(p.get("name") or moref),
+        name=_text(p, "name", HOST) or moref,
         cluster_moref=parent if parent in clusters else None,
-        connection_state=str(p.get("runtime.connectionState") or "unknown"),
-        power_state=str(p.get("runtime.powerState") or "unknown"),
-        in_maintenance=bool(p.get("runtime.inMaintenanceMode")),
-        overall_status=str(p.get("summary.overallStatus") or "gray"),
-        das_state=p.get("runtime.dasHostState"),
+        connection_state=_text(p, "runtime.connectionState", HOST) or "unknown",
+        power_state=_text(p, "runtime.powerState", HOST) or "unknown",
+        in_maintenance=bool(_flag(p, "runtime.inMaintenanceMode", HOST)),
+        overall_status=_text(p, "summary.overallStatus", HOST) or "gray",
+        das_state=_text(p, "runtime.dasHostState", HOST),
         cpu_mhz=cpu_mhz * cores if cpu_mhz and cores else None,
-        cpu_used_mhz=stats.get("cpu_mhz"),
+        cpu_used_mhz=_count(stats, "cpu_mhz", f"{HOST} summary.quickStats"),
         memory_mb=memory // (1024 * 1024) if memory else None,
-        memory_used_mb=stats.get("memory_mb"),
+        memory_used_mb=_count(stats, "memory_mb", f"{HOST} summary.quickStats"),
     )
 
 
@@ -159,28 +254,36 @@ def _vm(vcenter: str, moref: str, p: Props) -> VirtualMachine:
     return VirtualMachine(
         vcenter=vcenter,
         moref=moref,
-        name=str(p.get("name") or moref),
-        instance_uuid=p.get("config.instanceUuid"),
-        host_moref=p.get("runtime.host"),
-        power_state=str(p.get("runtime.powerState") or "unknown"),
-        datastores=tuple(p.get("datastore") or ()),
-        vcpus=p.get("config.hardware.numCPU"),
-        memory_mb=p.get("config.hardware.memoryMB"),
+        name=_text(p, "name", VM) or moref,
+        instance_uuid=_text(p, "config.instanceUuid", VM),
+        host_moref=_text(p, "runtime.host", VM),
+        power_state=_text(p, "runtime.powerState", VM) or "unknown",
+        datastores=_morefs(p, "datastore", VM),
+        vcpus=_count(p, "config.hardware.numCPU", VM),
+        memory_mb=_count(p, "config.hardware.memoryMB", VM),
     )
 
 
 def _datastore(vcenter: str, moref: str, p: Props) -> Datastore:
-    mounts = p.get("host") or ()
-    shared = p.get("summary.multipleHostAccess")
-    return Datastore(
-        vcenter, moref, str(p.get("name") or moref), bool(shared) if shared is not None else len(mounts) > 1
-    )
+    mounts = _morefs(p, "host", DATASTORE)
+    shared = _flag(p, "summary.multipleHostAccess", DATASTORE)
+    name = _text(p, "name", DATASTORE) or moref
+    return Datastore(vcenter, moref, name, shared if shared is not None else len(mounts) > 1)
 
 
-def _alarms(state: InventoryState) -> tuple[Alarm, ...]:
-    return tuple(
-        Alarm(moref, state.alarm_names.get(a["alarm"], a["alarm"]), str(a.get("status")), a.get("time"))
-        for kind in (CLUSTER, HOST)
-        for moref, props in sorted(state.objects[kind].items())
-        for a in props.get("triggeredAlarmState") or ()
-    )
+def _alarms(kind: str, moref: str, p: Props, names: Mapping[str, str]) -> tuple[Alarm, ...]:
+    """The triggered alarms of one cluster or host; a malformed alarm state makes the object malformed."""
+    value = _value(p, "triggeredAlarmState", kind)
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple) or not all(isinstance(s, dict) for s in value):
+        raise MalformedRecord(f"{kind} 'triggeredAlarmState' is not a list of alarm states")
+    what = f"{kind} triggeredAlarmState"
+    alarms = []
+    for alarm_state in value:
+        alarm = _text(alarm_state, "alarm", what)
+        status = _text(alarm_state, "status", what)
+        if alarm is None or status is None:
+            raise MalformedRecord(f"{what} has an entry without alarm or status")
+        alarms.append(Alarm(moref, names.get(alarm, alarm), status, _text(alarm_state, "time", what)))
+    return tuple(alarms)
