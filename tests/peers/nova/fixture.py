@@ -189,25 +189,78 @@ class NovaPeer:
     def token(self) -> str:
         return str(self.ready["token"])
 
-    def clouds_config(self, cloud_name: str = "nova-peer") -> dict[str, Any]:
-        """clouds.yaml content: static token, compute endpoint pinned."""
-        return {
-            "clouds": {
-                cloud_name: {
-                    "auth_type": "admin_token",
-                    "auth": {"token": self.token, "endpoint": self.endpoint},
-                    "compute_endpoint_override": self.endpoint,
-                    "region_name": "RegionOne",
-                }
-            }
-        }
+    @property
+    def keystone(self) -> dict[str, str]:
+        """The peer's Keystone v3 and its default account: ``auth_url``, ``username``, ``password``, ``domain``."""
+        return dict(self.ready["keystone"])
 
-    def write_clouds_yaml(self, path: str | os.PathLike[str], cloud_name: str = "nova-peer") -> Path:
+    def logins(self) -> int:
+        """How many password logins the peer's Keystone accepted."""
+        return int(self.command("logins")["logins"])
+
+    def login_requests(self, since: int = 0) -> list[Any]:
+        """The bodies of the login requests the peer's Keystone received, accepted or refused, from ``since`` on."""
+        return list(self.command("login_requests", since=since)["requests"])
+
+    def set_keystone_account(self, username: str, password: str, *, token: str | None = None) -> None:
+        """Let ``username`` log in with ``password`` (replacing an account of that name).
+
+        Each login gets ``token`` (``admin:...`` has the admin role, see ``keystone.token_auth``),
+        or a new ``<username>:<project>:<n>`` when it is None.
+        """
+        self.command("keystone_account", username=username, password=password, token=token)
+
+    def clouds_config(
+        self,
+        cloud_name: str = "nova-peer",
+        *,
+        auth: str = "token",
+        base_url: str | None = None,
+        cacert: str | None = None,
+    ) -> dict[str, Any]:
+        """clouds.yaml content.
+
+        ``auth="token"``: a static token, the compute endpoint pinned (keystoneauth cannot renew it).
+        ``auth="password"``: a Keystone v3 password login; the compute endpoint comes from the
+        token's catalog, and a 401 makes keystoneauth log in again once.
+        ``base_url`` (``scheme://host:port``) is where the client reaches the peer, a proxy say;
+        ``cacert`` is the CA bundle that client trusts for it.
+        """
+        peer_base = self.endpoint.removesuffix("/v2.1")
+        base = (base_url or peer_base).rstrip("/")
+        cloud: dict[str, Any]
+        if auth == "token":
+            cloud = {
+                "auth_type": "admin_token",
+                "auth": {"token": self.token, "endpoint": f"{base}/v2.1"},
+                "compute_endpoint_override": f"{base}/v2.1",
+            }
+        elif auth == "password":
+            keystone = self.keystone
+            cloud = {
+                "auth_type": "password",
+                "auth": {
+                    "auth_url": keystone["auth_url"].replace(peer_base, base, 1),
+                    "username": keystone["username"],
+                    "password": keystone["password"],
+                    "project_id": self.ready["project_id"],
+                    "user_domain_name": keystone["domain"],
+                },
+                "identity_api_version": "3",
+            }
+        else:
+            raise ValueError(f"auth is 'token' or 'password', not {auth!r}")
+        if cacert is not None:
+            cloud["cacert"] = cacert
+        return {"clouds": {cloud_name: {**cloud, "region_name": "RegionOne"}}}
+
+    def write_clouds_yaml(self, path: str | os.PathLike[str], cloud_name: str = "nova-peer", **options: Any) -> Path:
+        """Write ``clouds_config(cloud_name, **options)`` to ``path``."""
         import yaml
 
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(yaml.safe_dump(self.clouds_config(cloud_name)))
+        target.write_text(yaml.safe_dump(self.clouds_config(cloud_name, **options)))
         return target
 
     def connect(self, cloud_name: str = "nova-peer") -> Any:

@@ -5,9 +5,14 @@ It builds on Nova's own functional-test environment (sqlite, fake message
 transport, in-process Placement, fake virt driver), serves the API wsgi app
 on 127.0.0.1 and speaks a tiny JSON-lines control protocol:
 
-stdout: one ``{"ready": true, "endpoint": ..., "computes": [...]}`` line,
+stdout: one ``{"ready": true, "endpoint": ..., "keystone": ..., "computes": [...]}`` line,
         then one answer line per command.
-stdin:  ``{"op": "boot" | "stop_compute" | "start_compute" | "version_fault" | "quit", ...}``.
+stdin:  ``{"op": "boot" | "stop_compute" | "start_compute" | "computes" | "version_fault"
+        | "logins" | "login_requests" | "keystone_account" | "ping" | "quit", ...}``.
+
+The API takes ``X-Auth-Token: user:project``; a minimal Keystone v3 under
+``/identity/v3`` issues such tokens to password logins (keystone.py, which
+also answers the ``logins``, ``login_requests`` and ``keystone_account`` ops).
 
 Everything else (logs, warnings, stray prints) goes to stderr.
 """
@@ -40,14 +45,15 @@ from nova.tests.functional import integrated_helpers
 from nova.tests.functional.api import client as api_client
 from nova.virt import fake
 
+# A sibling module: this file runs as a script, so its directory is on sys.path.
+from keystone import ADMIN_ROLES, UNAUTHORIZED, Keystone, forwarded_scheme, is_version_document, keystone_v3, token_auth
+
 LOG = logging.getLogger("nova_peer")
 
 VMWARE_HYPERVISOR_TYPE = "VMware vCenter Server"
 # The project the control API and the clouds.yaml token both use, so that
 # servers booted here show up in the SDK's own (non all_projects) listing.
 PROJECT_ID: str = nova_fixtures.PROJECT_ID
-ADMIN_ROLES = "reader,member,admin"
-MEMBER_ROLES = "reader,member"
 
 Json = dict[str, Any]
 WsgiApp = Callable[..., Any]
@@ -83,40 +89,6 @@ class VMwareFakeDriver(fake.MediumFakeDriver):
 
 
 # --------------------------------------------------------------------------
-# Auth: turn an SDK token "user:project" into the stubbed-keystone headers
-# --------------------------------------------------------------------------
-def _is_version_document(path: str) -> bool:
-    return path.strip("/") in ("", "v2", "v2.1")
-
-
-def token_auth(app: WsgiApp) -> WsgiApp:
-    """Wrap the API so ``X-Auth-Token: user:project`` authenticates.
-
-    Nova's functional fixture stubs keystone and reads X-Auth-User,
-    X-Auth-Project-Id and X-Roles; user "admin" gets the admin role.
-    """
-
-    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
-        token = environ.get("HTTP_X_AUTH_TOKEN", "")
-        if not token:
-            if _is_version_document(environ.get("PATH_INFO", "")):
-                return app(environ, start_response)
-            body = b'{"error": {"code": 401, "message": "no X-Auth-Token"}}'
-            start_response(
-                "401 Unauthorized", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-            )
-            return [body]
-        user, _, project = token.partition(":")
-        roles = ADMIN_ROLES if user == "admin" else MEMBER_ROLES
-        environ["HTTP_X_AUTH_USER"] = user
-        environ["HTTP_X_AUTH_PROJECT_ID"] = project or PROJECT_ID
-        environ["HTTP_X_ROLES"] = roles
-        return app(environ, start_response)
-
-    return wrapped
-
-
-# --------------------------------------------------------------------------
 # Fault hook: the version documents answer 401, 503 or a body that is not JSON
 # --------------------------------------------------------------------------
 def _json_error(status: str, key: str, message: str) -> tuple[str, str, bytes]:
@@ -127,7 +99,7 @@ def _json_error(status: str, key: str, message: str) -> tuple[str, str, bytes]:
 # fault name -> (status line, content type, body), shaped as Nova's own answers
 VERSION_FAULTS: dict[str, tuple[str, str, bytes]] = {
     # keystonemiddleware's refusal, behind Nova's request-id middleware
-    "401": _json_error("401 Unauthorized", "error", "The request you have made requires authentication."),
+    "401": _json_error("401 Unauthorized", "error", UNAUTHORIZED),
     # Nova's faultwrap for HTTP 503
     "503": _json_error(
         "503 Service Unavailable",
@@ -160,7 +132,7 @@ def version_faults(app: WsgiApp, fault: VersionFault) -> WsgiApp:
 
     def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
         name = fault.name
-        if name is None or not _is_version_document(environ.get("PATH_INFO", "")):
+        if name is None or not is_version_document(environ.get("PATH_INFO", "")):
             return app(environ, start_response)
         status, content_type, body = VERSION_FAULTS[name]
         headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
@@ -227,7 +199,7 @@ class NovaEnvironment(integrated_helpers.ProviderUsageBaseTestCase):
         self.addCleanup(mock.patch.stopall)
         super().setUp()
         self.admin = api_client.TestOpenStackClient(
-            "admin", self.api_fixture.base_url, project_id=PROJECT_ID, roles=ADMIN_ROLES.split(",")
+            "admin", self.api_fixture.base_url, project_id=PROJECT_ID, roles=list(ADMIN_ROLES)
         )
         self.admin.microversion = "latest"
         for host in opts.computes:
@@ -337,7 +309,10 @@ def read_lines(fd: int) -> Iterator[str]:
             yield line.decode()
 
 
-def handle(env: NovaEnvironment, cmd: Json, fault: VersionFault) -> Json:
+def handle(env: NovaEnvironment, cmd: Json, fault: VersionFault, keystone: Keystone) -> Json:
+    answer = keystone.handle(cmd)
+    if answer is not None:
+        return answer
     op = cmd.get("op")
     if op == "version_fault":
         return {"ok": True, "request_id": fault.set(cmd.get("fault"))}
@@ -356,7 +331,7 @@ def handle(env: NovaEnvironment, cmd: Json, fault: VersionFault) -> Json:
     raise ValueError(f"unknown op {op!r}")
 
 
-def serve_commands(env: NovaEnvironment, out: TextIO, fault: VersionFault) -> None:
+def serve_commands(env: NovaEnvironment, out: TextIO, fault: VersionFault, keystone: Keystone) -> None:
     for line in read_lines(sys.stdin.fileno()):
         if not line.strip():
             continue
@@ -365,7 +340,7 @@ def serve_commands(env: NovaEnvironment, out: TextIO, fault: VersionFault) -> No
             if cmd.get("op") == "quit":
                 emit(out, {"ok": True})
                 return
-            answer = handle(env, cmd, fault)
+            answer = handle(env, cmd, fault, keystone)
         except Exception as exc:  # answer, never die on a bad command
             LOG.exception("command failed: %s", line)
             answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
@@ -381,10 +356,17 @@ def emit(out: TextIO, payload: Json) -> None:
 # --------------------------------------------------------------------------
 # Entry point
 # --------------------------------------------------------------------------
+def _vmware_node(item: str) -> tuple[str, str]:
+    host, sep, node = item.partition("=")
+    if not sep or not host or not node:
+        raise argparse.ArgumentTypeError(f"wants HOST=NODENAME: {item!r}")
+    return host, node
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--compute", action="append", default=[], metavar="HOST")
-    p.add_argument("--vmware-node", action="append", default=[], metavar="HOST=NODENAME")
+    p.add_argument("--vmware-node", action="append", default=[], type=_vmware_node, metavar="HOST=NODENAME")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--service-down-time", type=int, default=5)
@@ -395,15 +377,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def build_options(args: argparse.Namespace) -> PeerOptions:
-    vmware: dict[str, str] = {}
-    for item in args.vmware_node:
-        host, sep, node = item.partition("=")
-        if not sep or not host or not node:
-            raise SystemExit(f"--vmware-node wants HOST=NODENAME: {item!r}")
-        vmware[host] = node
     return PeerOptions(
         computes=list(args.compute),
-        vmware_nodes=vmware,
+        vmware_nodes=dict(args.vmware_node),
         report_interval=args.report_interval,
         service_down_time=args.service_down_time,
         api_paste_config=args.api_paste_config,
@@ -430,22 +406,25 @@ def main(argv: list[str] | None = None) -> int:
     env.setUp()
     try:
         route_logs_to_stderr(env.stdlog.logger._output, logging.getLevelName(args.log_level))
-        fault = VersionFault()
-        http = start_http(version_faults(token_auth(env.api_fixture.app()), fault), args.host, args.port)
+        fault, keystone = VersionFault(), Keystone(PROJECT_ID)
+        api = version_faults(token_auth(env.api_fixture.app(), PROJECT_ID), fault)
+        http = start_http(forwarded_scheme(keystone_v3(api, keystone)), args.host, args.port)
         port = http.server_address[1]
+        base = f"http://{args.host}:{port}"
         LOG.warning("nova peer ready in %.1fs on port %d", time.monotonic() - started, port)
         emit(
             out,
             {
                 "ready": True,
-                "endpoint": f"http://{args.host}:{port}/v2.1",
+                "endpoint": f"{base}/v2.1",
                 "project_id": PROJECT_ID,
                 "token": f"admin:{PROJECT_ID}",
+                "keystone": keystone.describe(base),
                 "computes": env.describe_computes(),
             },
         )
         env.trim_memory()
-        serve_commands(env, out, fault)
+        serve_commands(env, out, fault, keystone)
         http.shutdown()
         http.server_close()
     finally:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import keystoneauth1.exceptions as ks_exc
 import openstack
 import pytest
 
@@ -87,3 +88,56 @@ def test_sdk_sees_computes_servers_and_down_service(peer: NovaPeer, conn: Any) -
 
     peer.start_compute("host1")
     assert next(conn.compute.services(host="host1")).state == "up"
+
+
+def _password_connection(path: Path, **auth: str) -> Any:
+    """A Connection from the password cloud at ``path``, ``auth`` overriding its credentials."""
+    config = openstack.config.OpenStackConfig(config_files=[str(path)])
+    cloud = config.get_one(cloud="nova-peer")
+    return openstack.connection.Connection(config=config.get_one(cloud="nova-peer", auth={**cloud.auth, **auth}))
+
+
+def test_password_login_through_the_peers_keystone(peer: NovaPeer, tmp_path: Path) -> None:
+    path = peer.write_clouds_yaml(tmp_path / "clouds.yaml", auth="password")
+    conn = _password_connection(path)
+    before = peer.logins()
+    try:
+        first = conn.session.get_token()
+        assert {s.host for s in conn.compute.services()} >= {"host1", "host2", "host3"}  # via the catalog
+        assert conn.session.invalidate()  # what keystoneauth does on a 401
+        second = conn.session.get_token()
+    finally:
+        conn.close()
+    assert first != second
+    assert peer.logins() == before + 2
+
+    refused = _password_connection(path, password="nope")
+    try:
+        with pytest.raises(ks_exc.Unauthorized):
+            refused.session.get_token()
+    finally:
+        refused.close()
+    assert peer.logins() == before + 2
+
+
+def test_an_account_of_the_test_s_own_gets_its_token_and_every_login_body_is_kept(
+    peer: NovaPeer, tmp_path: Path
+) -> None:
+    token = f"viewer:{peer.ready['project_id']}:smoke"  # reader and member, no admin
+    peer.set_keystone_account("smoke", "smoke-password", token=token)
+    path = peer.write_clouds_yaml(tmp_path / "clouds.yaml", auth="password")
+    seen = len(peer.login_requests())
+    conn = _password_connection(path, username="smoke", password="smoke-password")
+    refused = _password_connection(path, username="smoke", password="wrong-password")
+    try:
+        assert conn.session.get_token() == token
+        list(conn.compute.servers())  # Nova takes the token
+        with pytest.raises(openstack.exceptions.ForbiddenException):
+            list(conn.compute.services())  # an admin-only call
+        with pytest.raises(ks_exc.Unauthorized):
+            refused.session.get_token()
+    finally:
+        conn.close()
+        refused.close()
+    users = [body["auth"]["identity"]["password"]["user"] for body in peer.login_requests(seen)]
+    assert [(u["name"], u["password"]) for u in users] == [("smoke", "smoke-password"), ("smoke", "wrong-password")]
