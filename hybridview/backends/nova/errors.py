@@ -86,7 +86,7 @@ def _as_sdk_error(response: requests.Response | None) -> sdk_exc.HttpException |
     return None
 
 
-_URL = re.compile(r"(?:connection to|exception for|Request to) (https?://[^\s:/]+(?::\d+)?)")
+_URL = re.compile(r"(?:connection to|connecting to|exception for|Request to) (https?://[^\s:/]+(?::\d+)?)")
 
 
 def _connection_failure(exc: ks_exc.ConnectionError) -> str:
