@@ -23,6 +23,13 @@ class Workers(futures.ThreadPoolExecutor):
         super().__init__(max_workers=max_workers, thread_name_prefix=THREAD_PREFIX)
         self._lock = threading.Lock()
         self._running: set[futures.Future[Any]] = set()
+        self._start_every_thread(max_workers)
+
+    def _start_every_thread(self, count: int) -> None:
+        """Start all workers now, so a busy moment never adds threads and their number stays flat."""
+        gate = threading.Barrier(count, timeout=5.0)
+        for _ in range(count):
+            super().submit(_meet, gate)  # each waits for the others, so each lands on a thread of its own
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> futures.Future[T]:
         future = super().submit(fn, *args, **kwargs)
@@ -58,6 +65,13 @@ class Workers(futures.ThreadPoolExecutor):
             running = set(self._running)
         _done, stuck = futures.wait(running, timeout=grace_seconds)
         return len(stuck)
+
+
+def _meet(gate: threading.Barrier) -> None:
+    try:
+        gate.wait()
+    except threading.BrokenBarrierError:  # a thread that never came: the pool starts it on first use
+        pass
 
 
 async def run_bounded(calls: Mapping[str, Callable[[], object]], seconds: float) -> list[str]:

@@ -1,9 +1,10 @@
-"""Replaced views are freed in a worker thread, not on the event loop's thread."""
+"""The worker pool: every thread started up front; replaced views freed in a worker, not on the loop's thread."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import weakref
 
 from hybridview.service.workers import THREAD_PREFIX, Workers
@@ -48,3 +49,21 @@ def test_after_close_they_are_freed_all_the_same() -> None:
 
     asyncio.run(scenario(Workers(1)))
     assert freed == [True]
+
+
+def test_every_worker_thread_starts_up_front() -> None:
+    before = {t.name for t in threading.enumerate()}
+    pool = Workers(4)
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            started = {t.name for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX)} - before
+            if len(started) == 4:
+                break
+            time.sleep(0.01)
+        assert len(started) == 4
+        for _ in range(20):  # a burst of work adds no thread
+            pool.submit(time.sleep, 0.01)
+        assert {t.name for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX)} - before == started
+    finally:
+        pool.close(1.0)
