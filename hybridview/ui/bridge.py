@@ -118,3 +118,4 @@ class MonitorBridge(QObject):
             self._consumer.cancel()
             await asyncio.gather(self._consumer, return_exceptions=True)
         await self.monitor.aclose()
+        self._heap.stop()

@@ -25,12 +25,18 @@ NO_AUTOMATIC_FULL_PASSES = 1_000_000  # generation-1 passes between automatic fu
 class HeapSettler(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        young, middle, _full = gc.get_threshold()
+        self._thresholds = gc.get_threshold()
+        young, middle, _full = self._thresholds
         gc.set_threshold(young, middle, NO_AUTOMATIC_FULL_PASSES)
         self._sweep = QTimer(self)
         self._sweep.setInterval(FULL_SWEEP_INTERVAL_MS)
         self._sweep.timeout.connect(self.sweep)
         self._sweep.start()
+
+    def stop(self) -> None:
+        """The window is done: the collector works as before."""
+        self._sweep.stop()
+        gc.set_threshold(*self._thresholds)
 
     def settle(self) -> None:
         gc.freeze()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 from pytestqt.modeltest import ModelTester
@@ -183,3 +184,11 @@ def test_a_view_that_cannot_be_built_is_shown_as_a_fault_and_the_window_goes_on(
         h.refresh()
         h.wait_until(lambda: "could not display" not in w.alert.text(), timeout=10)
         assert w.alert.property("level") == "ok"
+
+
+def test_full_gc_passes_wait_for_the_planned_sweep_while_the_window_lives(qloop: asyncio.AbstractEventLoop) -> None:
+    before = gc.get_threshold()
+    with window_on(qloop, "healthy"):
+        assert gc.get_threshold()[:2] == before[:2]
+        assert gc.get_threshold()[2] >= 1_000_000  # no automatic full pass mid-refresh
+    assert gc.get_threshold() == before
