@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QLabel
 
 from hybridview.core.health import Severity
 from hybridview.service.wiring import Endpoints
-from hybridview.ui.app import build_window
 from hybridview.ui.loop_probe import LoopLatencyProbe
 from hybridview.ui.tree_model import SEVERITY_ROLE
 from hybridview.views.presentation import Presentation
@@ -33,12 +32,7 @@ class LiveWindow(WindowHarness):
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, endpoints: Endpoints, name: str) -> None:
-        self.loop = loop
-        self.endpoints = endpoints
-        self.window, self.controller = build_window(endpoints)
-        self.controller.set_auto_refresh(False)
-        self.presentations: list[Presentation] = []
-        self.window.presentation_shown.connect(self.presentations.append)
+        super().__init__(loop, endpoints)
         self.name = name
 
     def endpoint_ok(self) -> bool | None:

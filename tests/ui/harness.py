@@ -1,4 +1,4 @@
-"""Drives a real MainWindow on a demo estate through its qasync refresh path."""
+"""Drives a real MainWindow, on the demo estate or on real backends, through its qasync refresh path."""
 
 from __future__ import annotations
 
@@ -7,23 +7,33 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from hybridview.sim import SimSize
+from hybridview.sim.estate import SimEstate
 from hybridview.ui.app import build_window
 from hybridview.views.presentation import Presentation
-from hybridview.service.wiring import demo_endpoints
+from hybridview.service.wiring import Endpoints, demo_endpoints
 
 
 class WindowHarness:
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, scenario: str, size: SimSize | None = None, tick_seconds: float = 3600.0
-    ) -> None:
+    """A real window over ``endpoints`` (the demo's, or real backends), auto-refresh off."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, endpoints: Endpoints) -> None:
         self.loop = loop
-        self.endpoints = demo_endpoints(scenario, size, tick_seconds=tick_seconds)
-        assert self.endpoints.demo is not None
-        self.estate = self.endpoints.demo
-        self.window, self.controller = build_window(self.endpoints)
+        self.endpoints = endpoints
+        self.window, self.controller = build_window(endpoints)
         self.controller.set_auto_refresh(False)
         self.presentations: list[Presentation] = []
         self.window.presentation_shown.connect(self.presentations.append)
+
+    @classmethod
+    def on_demo(
+        cls, loop: asyncio.AbstractEventLoop, scenario: str, size: SimSize | None = None, tick_seconds: float = 3600.0
+    ) -> WindowHarness:
+        return cls(loop, demo_endpoints(scenario, size, tick_seconds=tick_seconds))
+
+    @property
+    def estate(self) -> SimEstate:
+        assert self.endpoints.demo is not None, "not the demo"
+        return self.endpoints.demo
 
     def run(self, awaitable: asyncio.Future[object] | object, timeout: float = 60.0) -> object:
         return self.loop.run_until_complete(asyncio.wait_for(awaitable, timeout))  # type: ignore[arg-type]
@@ -57,7 +67,7 @@ class WindowHarness:
 def window_on(
     loop: asyncio.AbstractEventLoop, scenario: str, size: SimSize | None = None, tick_seconds: float = 3600.0
 ) -> Iterator[WindowHarness]:
-    harness = WindowHarness(loop, scenario, size, tick_seconds)
+    harness = WindowHarness.on_demo(loop, scenario, size, tick_seconds)
     harness.window.resize(1600, 1000)
     harness.window.show()
     try:

@@ -17,7 +17,7 @@ MAX_STALL_MS = 1000.0
 
 
 def test_gui_thread_stays_responsive_during_large_refresh(qloop: asyncio.AbstractEventLoop) -> None:
-    harness = WindowHarness(qloop, "esxi-host-down", SimSize.large())
+    harness = WindowHarness.on_demo(qloop, "esxi-host-down", SimSize.large())
     harness.window.resize(1600, 1000)
     harness.window.show()
     probe = LoopLatencyProbe(interval_ms=10)
