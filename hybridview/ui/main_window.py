@@ -201,7 +201,8 @@ class MainWindow(QMainWindow):
             self._set_alert(f"✖ {fault}", "critical")
 
     def _on_busy(self, busy: bool) -> None:
-        self.refresh_action.setEnabled(not busy)
+        # Stays enabled: the monitor never reads an endpoint twice at once, so with one endpoint
+        # hung, F5 still re-reads all the others.
         self.refresh_action.setText("Refreshing…" if busy else "Refresh now")
 
     def show_presentation(self, p: Presentation) -> None:

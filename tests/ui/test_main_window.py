@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 
 import pytest
 from pytestqt.modeltest import ModelTester
@@ -12,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from hybridview.core.health import Severity
 from hybridview.core.identity import EndpointRef, HostRef, Ref
 from hybridview.ui.tree_model import KEY_ROLE, SEVERITY_ROLE
-from tests.ui.harness import window_on
+from tests.ui.harness import WindowHarness, window_on
 
 pytestmark = pytest.mark.ui
 
@@ -104,27 +105,53 @@ def test_unreachable_endpoint_is_marked_stale_never_healthy(qloop: asyncio.Abstr
         assert w.vcenter_model.index_of(EndpointRef("vc-west")).data(SEVERITY_ROLE) == int(Severity.OK)
 
 
-def test_refresh_action_is_disabled_while_refreshing(qloop: asyncio.AbstractEventLoop) -> None:
+def _count_fetches(h: WindowHarness, hold: str | None = None) -> tuple[list[str], threading.Event]:
+    """Count every backend's full reads; ``hold``'s reads wait until the event is set."""
+    fetches: list[str] = []
+    release = threading.Event()
+    for backend in [*h.endpoints.openstack, *h.endpoints.vcenters]:
+        original = backend.fetch
+
+        def counted(name: str = backend.name, call: object = original) -> object:
+            fetches.append(name)
+            if name == hold:
+                release.wait(30)
+            return call()  # type: ignore[operator]
+
+        backend.fetch = counted  # type: ignore[method-assign]
+    return fetches, release
+
+
+def test_a_second_refresh_while_busy_reads_nothing_twice(qloop: asyncio.AbstractEventLoop) -> None:
     with window_on(qloop, "healthy") as h:
         w = h.window
-        states: list[bool] = []
-        fetches: list[str] = []
-        for backend in [*h.endpoints.openstack, *h.endpoints.vcenters]:
-            original = backend.fetch
-
-            def counted(name: str = backend.name, call: object = original) -> object:
-                fetches.append(name)
-                return call()  # type: ignore[operator]
-
-            backend.fetch = counted  # type: ignore[method-assign]
-        h.controller.busy_changed.connect(lambda busy: states.append(w.refresh_action.isEnabled()))
+        fetches, _release = _count_fetches(h)
+        texts: list[str] = []
+        h.controller.busy_changed.connect(lambda _busy: texts.append(w.refresh_action.text()))
         w.refresh_action.trigger()
-        w.refresh_action.trigger()  # a second press while busy is ignored
+        w.refresh_action.trigger()  # a second press while busy starts no second read of anything
         h.wait_until(lambda: not h.controller.busy)
         h.run(asyncio.sleep(0.05))
-        assert states == [False, True]
+        assert texts == ["Refreshing…", "Refresh now"]
         assert sorted(fetches) == sorted(b.name for b in [*h.endpoints.openstack, *h.endpoints.vcenters])
         assert len(h.presentations) >= 2
+
+
+def test_with_one_endpoint_hung_refresh_still_reads_the_others(qloop: asyncio.AbstractEventLoop) -> None:
+    with window_on(qloop, "healthy") as h:
+        w = h.window
+        fetches, release = _count_fetches(h, hold="vc-west")
+        try:
+            w.refresh_action.trigger()
+            h.wait_until(lambda: fetches.count("demo-cloud") == 1 and "vc-west" in fetches)
+            h.wait_until(lambda: h.controller.monitor.refresher.reading("demo-cloud") is False)
+            assert h.controller.busy and w.refresh_action.isEnabled()
+            w.refresh_action.trigger()
+            h.wait_until(lambda: fetches.count("demo-cloud") == 2)
+            assert fetches.count("vc-west") == 1  # the hung read is not started again
+        finally:
+            release.set()
+        h.wait_until(lambda: not h.controller.busy)
 
 
 def test_a_broken_change_feed_marks_its_vcenter_stale_without_a_refresh(qloop: asyncio.AbstractEventLoop) -> None:
