@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,6 +10,7 @@ from pyVmomi import vim
 
 from hybridview.backends.vsphere import inventory as inv
 from hybridview.backends.vsphere import VSphereBackend
+from hybridview.backends.vsphere.backend import later_than
 from hybridview.backends.vsphere.convert import plain
 from hybridview.config import VCenterConfig
 
@@ -135,3 +136,11 @@ def test_an_alarm_state_without_its_alarm_makes_its_host_malformed_not_the_read(
     assert mapped.value.hosts == ()
     (warning,) = mapped.warnings
     assert warning.startswith("skipped 1 malformed HostSystem record(s): HostSystem 'triggeredAlarmState' could not")
+
+
+def test_snapshot_times_only_move_forward_even_when_the_clock_steps_back() -> None:
+    first = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    stepped_back = first - timedelta(minutes=5)
+    second = later_than(first, stepped_back)
+    assert second > first
+    assert later_than(second, first + timedelta(hours=1)) == first + timedelta(hours=1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from hybridview.backends.vsphere import feed, reads
 from hybridview.backends.vsphere import inventory as inv
@@ -42,6 +42,7 @@ class VSphereBackend:
         self._journal: list[PlainUpdate] | None = None
         self._events_read_at = 0.0
         self._skipped: tuple[str, ...] = ()  # the objects the last snapshot had to skip
+        self._taken_at = datetime.min.replace(tzinfo=UTC)  # the last snapshot's time
         self.round_trips = 0
 
     @property
@@ -88,11 +89,12 @@ class VSphereBackend:
 
     def _snapshot(self, session: Session) -> VCenterSnapshot:
         with self._lock:
+            self._taken_at = later_than(self._taken_at, datetime.now(UTC))
             mapped = inv.snapshot(
                 self._state,
                 self.name,
                 session.instance_uuid,
-                datetime.now(UTC),
+                self._taken_at,
                 version=session.version,
                 events=self._events,
             )
@@ -143,3 +145,13 @@ class VSphereBackend:
 
     def close(self) -> None:
         self._sessions.close()
+
+
+def later_than(previous: datetime, now: datetime) -> datetime:
+    """A snapshot's time: the clock's, but always after the one before it.
+
+    The refresher keeps the later of a full read and a feed update by this time; every
+    snapshot is made from the same state under one lock, so the last one made is the newest
+    even when the wall clock steps back (NTP, a VM resumed).
+    """
+    return max(now, previous + timedelta(microseconds=1))
