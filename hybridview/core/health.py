@@ -182,6 +182,8 @@ def _node_reasons(
         col.failed.append(
             FailedHost("nova", node.hypervisor_hostname, reason, advice, node.ref, node.cloud, n_instances)
         )
+    elif node.state not in ("up", "down"):  # e.g. its service record was malformed and skipped
+        reasons.append((Severity.WARNING, f"nova-compute state unknown ({node.state})"))
     if node.status == "disabled":
         why = f": {node.disabled_reason}" if node.disabled_reason else ""
         reasons.append((Severity.WARNING, f"compute service disabled{why}"))

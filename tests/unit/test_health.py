@@ -91,6 +91,14 @@ def test_disabled_node_is_warning_with_reason() -> None:
     assert report.overall is Overall.WARNING
 
 
+def test_a_node_whose_state_is_unknown_is_never_shown_healthy() -> None:
+    node = kvm_node("kvm1", state="unknown")  # e.g. its service record was malformed and skipped
+    report = evaluate(nova_estate(node))
+    assert report.of(node.ref).severity is Severity.WARNING
+    assert report.of(node.ref).reasons == ("nova-compute state unknown (unknown)",)
+    assert report.failed_hosts == ()
+
+
 def test_instance_in_error_and_migrating() -> None:
     node = kvm_node()
     err = instance("i-err", node, status="ERROR")
