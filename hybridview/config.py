@@ -59,6 +59,15 @@ def default_path() -> Path:
     return Path(platformdirs.user_config_dir("hybridview")) / "config.yaml"
 
 
+AUDIT_LOG_ENV = "HYBRIDVIEW_AUDIT_LOG"
+
+
+def audit_log_path() -> Path:
+    """``$HYBRIDVIEW_AUDIT_LOG``, else ``audit.jsonl`` in the user data dir (~/.local/share/hybridview)."""
+    explicit = os.environ.get(AUDIT_LOG_ENV)
+    return Path(explicit) if explicit else Path(platformdirs.user_data_dir("hybridview")) / "audit.jsonl"
+
+
 def resolve_path(explicit: str | None) -> tuple[Path, bool]:
     """The file to read, and whether the user named it (a named file must exist)."""
     if explicit:

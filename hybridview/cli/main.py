@@ -1,4 +1,4 @@
-"""Entry point: the window by default; ``status``, ``watch`` and ``screenshot`` headless."""
+"""Entry point: the window by default; ``status``, ``watch``, ``screenshot`` and ``audit`` headless."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from hybridview import config as config_mod
+from hybridview.cli import audit
 from hybridview.cli.endpoints import NoEndpoints, configured_for, demo_for, demo_requested
 from hybridview.core.health import Overall
 from hybridview.service.wiring import Endpoints
@@ -20,7 +21,7 @@ from hybridview.service.workers import abandoned_workers
 from hybridview.sim import SCENARIOS
 
 EXIT_UNKNOWN = int(Overall.UNKNOWN)
-COMMANDS = ("gui", "status", "watch", "screenshot")
+COMMANDS = ("gui", "status", "watch", "screenshot", "audit")
 STATUS_TIMEOUT_SECONDS = 30.0
 log = logging.getLogger("hybridview")
 
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(shot)
     shot.add_argument("out", metavar="OUT.png")
     shot.add_argument("--size", default="1600x1000", help="window size WxH")
+    audit.add_parser(sub)
     return parser
 
 
@@ -135,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.command == "audit":  # reads the local log only: no endpoint, no demo
+        return audit.run_audit(args, sys.stdout)
     if args.command == "gui":
         from hybridview.cli.gui import no_display
 
