@@ -216,8 +216,12 @@ class MainWindow(QMainWindow):
                 lambda: self._show_rest(p, staged),
             )
         )
-        if staged is not None:
-            self.shown_after_steps = _Shown(p.nova_rows, p.vcenter_rows, staged.selected, staged.instances.rows)
+        shown = self.shown_after_steps
+        self.shown_after_steps = (
+            _Shown(p.nova_rows, p.vcenter_rows, staged.selected, staged.instances.rows)
+            if staged is not None
+            else replace(shown, nova=p.nova_rows, vcenter=p.vcenter_rows)
+        )
         if len(self._steps) == 3:
             self._next_step()
 
