@@ -12,12 +12,22 @@ from xml.parsers.expat import ExpatError
 from pyVmomi import vim, vmodl
 
 from hybridview.backends.base import BackendError
-from hybridview.backends.vsphere.session import ThumbprintMismatch
+from hybridview.backends.vsphere.session import ThumbprintMismatch, close_connections_left_in
 
 T = TypeVar("T")
 
 
 def translate_errors(endpoint: str, call: Callable[[], T]) -> T:
+    """Run a pyVmomi call; whatever it raises leaves as a BackendError, its connection closed."""
+    try:
+        return _translated(endpoint, call)
+    except BackendError as error:
+        if error.__cause__ is not None:
+            close_connections_left_in(error.__cause__)
+        raise
+
+
+def _translated(endpoint: str, call: Callable[[], T]) -> T:
     try:
         return call()
     except BackendError:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
 import os
 import ssl
 import threading
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pyVim.connect import Disconnect, SmartConnect
 from pyVmomi import vim, vmodl
+from pyVmomi.SoapAdapter import SoapStubAdapter
 
 from hybridview.backends.base import BackendError
 from hybridview.backends.vsphere.convert import MANAGED_TYPES
@@ -169,6 +172,28 @@ class SessionKeeper:
                 Disconnect(session.si)
             except (vmodl.MethodFault, OSError) as exc:
                 log.debug("logout from %s failed: %s", self._config.name, exc)
+
+
+def close_connections_left_in(exc: BaseException) -> None:
+    """Close the connections a failed call left behind, now rather than at the next full GC.
+
+    A refused login, a failed TLS check or an answer pyVmomi cannot parse leaves its connection
+    neither pooled nor closed, held by pyVmomi's frames in a reference cycle (a local holds the
+    traceback that holds the frame). Close what those frames hold, then clear them.
+    """
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in frames:
+        for value in list(frame.f_locals.values()):
+            if isinstance(value, SoapStubAdapter):
+                value.DropConnections()
+            elif isinstance(value, http.client.HTTPConnection | http.client.HTTPResponse):
+                value.close()  # an unread answer keeps its socket open through its file
+    if exc.__traceback__ is not None:
+        traceback.clear_frames(exc.__traceback__)
 
 
 def _session_lost(exc: Exception, session: Session) -> bool:
