@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -99,3 +99,25 @@ def _clean(text: str) -> str:
     """One short line: a record's name comes from the payload and may hold anything."""
     line = " ".join(text.split())
     return line if len(line) <= MAX_NAME_CHARS else line[: MAX_NAME_CHARS - 1] + "…"
+
+
+# --- one field of a record: None, or of its documented type ---------------------------------
+
+
+def is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)  # True is an int to Python, not to an API
+
+
+def is_flag(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def checked(value: Any, valid: Callable[[Any], bool], noun: str, field: str, error: type[Exception]) -> Any:
+    """``value`` when it is None or ``valid``; else ``error`` naming the field, never its value."""
+    if value is not None and not valid(value):
+        raise error(f"{field} is not {noun}")
+    return value

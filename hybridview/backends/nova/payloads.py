@@ -12,10 +12,11 @@ name the field, never its value, so the skipped records of one cause share one w
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from hybridview.backends.records import checked, is_flag, is_integer, is_text
 from hybridview.core.model import ComputeNode, ComputeService, Instance, Migration
 
 Payload = Mapping[str, Any]
@@ -39,57 +40,43 @@ def _require(obj: Payload, key: str, what: str) -> Any:
 
 def _is_ident(value: Any) -> bool:
     """Nova ids are database integers before 2.53 and UUID strings after (a bool is not an id)."""
-    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63)
+    return is_text(value) or (is_integer(value) and 0 <= value < 2**63)
+
+
+def _checked(value: Any, valid: Callable[[Any], bool], noun: str, key: str, what: str) -> Any:
+    return checked(value, valid, noun, f"{what} {key!r}", MalformedPayload)
 
 
 def _text(obj: Payload, key: str, what: str) -> str:
-    value = _require(obj, key, what)
-    if not isinstance(value, str):
-        raise MalformedPayload(f"{what} {key!r} is not a string")
-    return value
+    return str(_checked(_require(obj, key, what), is_text, "a string", key, what))
 
 
 def _ident(obj: Payload, key: str, what: str) -> str:
-    value = _require(obj, key, what)
-    if not _is_ident(value):
-        raise MalformedPayload(f"{what} {key!r} is not an id")
-    return str(value)
+    return str(_checked(_require(obj, key, what), _is_ident, "an id", key, what))
 
 
 def _optional_text(obj: Payload, key: str, what: str) -> str | None:
-    value = obj.get(key)
-    if value is not None and not isinstance(value, str):
-        raise MalformedPayload(f"{what} {key!r} is not a string")
+    value: str | None = _checked(obj.get(key), is_text, "a string", key, what)
     return value
 
 
 def _optional_ident(obj: Payload, key: str, what: str) -> str | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if not _is_ident(value):
-        raise MalformedPayload(f"{what} {key!r} is not an id")
-    return str(value)
+    value = _checked(obj.get(key), _is_ident, "an id", key, what)
+    return None if value is None else str(value)
 
 
 def _optional_int(obj: Payload, key: str, what: str) -> int | None:
-    value = obj.get(key)
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        raise MalformedPayload(f"{what} {key!r} is not an integer")
+    value: int | None = _checked(obj.get(key), is_integer, "an integer", key, what)
     return value
 
 
 def _optional_bool(obj: Payload, key: str, what: str) -> bool | None:
-    value = obj.get(key)
-    if value is not None and not isinstance(value, bool):
-        raise MalformedPayload(f"{what} {key!r} is not a boolean")
+    value: bool | None = _checked(obj.get(key), is_flag, "a boolean", key, what)
     return value
 
 
 def _optional_object(obj: Payload, key: str, what: str) -> Payload | None:
-    value = obj.get(key)
-    if value is not None and not isinstance(value, Mapping):
-        raise MalformedPayload(f"{what} {key!r} is not an object")
+    value: Payload | None = _checked(obj.get(key), lambda v: isinstance(v, Mapping), "an object", key, what)
     return value
 
 

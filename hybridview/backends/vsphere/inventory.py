@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from hybridview.backends.records import Collection, Mapped, RecordSkips
+from hybridview.backends.records import Collection, Mapped, RecordSkips, checked, is_flag, is_integer, is_text
 from hybridview.core.model import (
     Alarm,
     Cluster,
@@ -172,32 +172,28 @@ def _value(p: Props, key: str, what: str) -> Any:
     return value
 
 
+def _checked(p: Props, key: str, what: str, valid: Callable[[Any], bool], noun: str) -> Any:
+    return checked(_value(p, key, what), valid, noun, f"{what} {key!r}", MalformedRecord)
+
+
 def _text(p: Props, key: str, what: str) -> str | None:
-    value = _value(p, key, what)
-    if value is not None and not isinstance(value, str):
-        raise MalformedRecord(f"{what} {key!r} is not a string")
+    value: str | None = _checked(p, key, what, is_text, "a string")
     return value
 
 
 def _flag(p: Props, key: str, what: str) -> bool | None:
-    value = _value(p, key, what)
-    if value is not None and not isinstance(value, bool):
-        raise MalformedRecord(f"{what} {key!r} is not a boolean")
+    value: bool | None = _checked(p, key, what, is_flag, "a boolean")
     return value
 
 
 def _count(p: Props, key: str, what: str) -> int | None:
-    value = _value(p, key, what)
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        raise MalformedRecord(f"{what} {key!r} is not an integer")
+    value: int | None = _checked(p, key, what, is_integer, "an integer")
     return value
 
 
 def _fields(p: Props, key: str, what: str) -> Props:
     """A data object that convert.py turned into a dict; empty when unset."""
-    value = _value(p, key, what)
-    if value is not None and not isinstance(value, dict):
-        raise MalformedRecord(f"{what} {key!r} is not an object")
+    value: Props | None = _checked(p, key, what, lambda v: isinstance(v, dict), "an object")
     return value or {}
 
 
