@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
         """Queue the presentation's steps: one pane per event-loop turn, so each turn repaints one pane."""
         taken = self.controller.take_staged(p)
         staged = taken if isinstance(taken, _Staged) else None
+        idle = not self._steps  # else the chain of steps is running and will reach these
         self._steps.extend(
             (
                 lambda: self.nova_model.apply(p.nova_rows, staged.nova if staged else None),
@@ -222,7 +223,7 @@ class MainWindow(QMainWindow):
             if staged is not None
             else replace(shown, nova=p.nova_rows, vcenter=p.vcenter_rows)
         )
-        if len(self._steps) == 3:
+        if idle:
             self._next_step()
 
     def _next_step(self) -> None:

@@ -2,7 +2,7 @@
 
 It never resets, so selection, expansion and scroll position survive a refresh. The cells live
 in Qt (QStandardItem), so painting calls no Python and never waits for the GIL a busy worker
-holds. The differences and the items for new rows are made in a worker (``stage_changes``);
+holds. The differences and the items for new rows are made in a worker (``ItemFactory.stage``);
 the GUI thread only splices them in.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QIcon, QStandardItem, QStandardItemModel
 
 from hybridview.core.health import Severity
@@ -22,7 +22,6 @@ from hybridview.views.rows import Row
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's identity, the Ref object itself (PySide6 hands it back as is)
 SEVERITY_ROLE = Qt.ItemDataRole.UserRole + 2
-AnyIndex = QModelIndex | QPersistentModelIndex
 ICON_NAMES = (*(s.label for s in Severity), "maintenance")
 _READ_ONLY = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
 
@@ -52,15 +51,17 @@ class ItemFactory:
         self._columns = columns
         self._icons = dict(icons)  # made on the GUI thread; a worker only copies them
 
-    def row_items(self, row: Row) -> CellItems:
+    def row_items(self, row: Row, known: dict[Ref, tuple[QStandardItem, Row]]) -> CellItems:
+        """The row's items with its subtree below the first; every row built is added to ``known``."""
         items = [QStandardItem() for _ in range(self._columns)]
         for column, item in enumerate(items):
             item.setFlags(_READ_ONLY)
             item.setData(row.key, KEY_ROLE)
             self.fill(item, row, column)
         first = items[0]
+        known[row.key] = (first, row)
         for child in unique_siblings(row.children):
-            first.appendRow(self.row_items(child))
+            first.appendRow(self.row_items(child, known))
         return items
 
     def fill(self, item: QStandardItem, row: Row, column: int) -> None:
@@ -73,21 +74,10 @@ class ItemFactory:
     def stage(self, base: Sequence[Row], rows: Sequence[Row]) -> StagedChanges:
         steps = []
         for change in diff_rows(base, rows):
-            built = tuple(self.row_items(r) for r in change.rows) if isinstance(change, Inserted) else ()
             known: dict[Ref, tuple[QStandardItem, Row]] = {}
-            for row, items in zip(change.rows if isinstance(change, Inserted) else (), built, strict=True):
-                _collect(items[0], row, known)
+            built = tuple(self.row_items(r, known) for r in change.rows) if isinstance(change, Inserted) else ()
             steps.append(_Step(change, built, known))
         return StagedChanges(tuple(base), tuple(rows), tuple(steps))
-
-
-def _collect(first: QStandardItem, row: Row, known: dict[Ref, tuple[QStandardItem, Row]]) -> None:
-    """Every row of a built subtree by key, with its first cell."""
-    known[row.key] = (first, row)
-    for position, child in enumerate(unique_siblings(row.children)):
-        item = first.child(position)
-        if item is not None:
-            _collect(item, child, known)
 
 
 class DiffTreeModel(QStandardItemModel):
