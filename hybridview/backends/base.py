@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from hybridview.core.model import OpenStackSnapshot, VCenterSnapshot
@@ -67,3 +69,78 @@ class VCenterBackend(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# -- writes ---------------------------------------------------------------------------------
+# A write method blocks until the endpoint took the call (Nova: accepted; vCenter: its tasks
+# finished) and raises BackendError, with Nova's request id where there is one, when it did not.
+
+
+@dataclass(frozen=True, slots=True)
+class WriteReceipt:
+    """What the endpoint said when it took a write."""
+
+    request_id: str | None  # Nova's x-openstack-request-id, or the vCenter task key(s), comma-separated
+    detail: str | None = None  # anything the operator should read, e.g. "vCenter gave it a new instanceUuid"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerProgress:
+    """One server as Nova reports it now, and its newest evacuation record."""
+
+    instance_id: str
+    status: str  # ACTIVE, REBUILD, SHUTOFF, ERROR, …
+    vm_state: str | None
+    task_state: str | None
+    host: str | None
+    fault: str | None = None  # the server's fault message, when it has one
+    evacuation_id: str | None = None  # the newest os-migrations record of type evacuation (since ``since``)
+    evacuation_status: str | None = None
+    evacuation_dest: str | None = None
+
+
+@runtime_checkable
+class NovaWrites(Protocol):
+    """The writes of one Nova cloud; each takes the compute host or server id Nova knows."""
+
+    def set_forced_down(self, host: str, forced_down: bool) -> WriteReceipt:
+        """Force nova-compute of ``host`` down or not: ``PUT /os-services/{id}`` at >= 2.53, older call before."""
+        ...
+
+    def set_service_enabled(self, host: str, enabled: bool, reason: str | None = None) -> WriteReceipt: ...
+
+    def evacuate(self, instance_id: str, *, target_host: str | None, on_shared_storage: bool | None) -> WriteReceipt:
+        """``POST /servers/{id}/action`` evacuate, its body right for the write microversion."""
+        ...
+
+    def start_server(self, instance_id: str) -> WriteReceipt: ...
+
+    def server_progress(self, instance_id: str, since: datetime | None = None) -> ServerProgress: ...
+
+
+@dataclass(frozen=True, slots=True)
+class VmPlacement:
+    """Where vCenter has a VM now."""
+
+    moref: str
+    instance_uuid: str | None
+    host_moref: str | None
+    power_state: str
+    connection_state: str | None = None
+
+
+@runtime_checkable
+class VCenterWrites(Protocol):
+    def restart_vm(
+        self, vm_moref: str, *, vmx_path: str, name: str, instance_uuid: str | None, host_moref: str
+    ) -> WriteReceipt:
+        """Register a VM of a dead host on ``host_moref`` from its .vmx, keep its instanceUuid, power it on.
+
+        The VM object of the dead host is unregistered first (its files stay); a real vCenter
+        cannot relocate a VM whose host does not answer.
+        """
+        ...
+
+    def find_vm(self, instance_uuid: str | None, vmx_path: str) -> VmPlacement | None:
+        """The VM registered now with this instanceUuid (or, without one, this .vmx), if any."""
+        ...

@@ -46,6 +46,11 @@ class ComputeNode:
     forced_down: bool
     host_ip: str | None = None
     service_id: str | None = None
+    # capacity, where the hypervisor record gives it (hypervisors API below 2.88)
+    vcpus: int | None = None
+    vcpus_used: int | None = None
+    memory_mb: int | None = None
+    memory_mb_used: int | None = None
 
     @property
     def is_vmware(self) -> bool:
@@ -115,6 +120,8 @@ class OpenStackSnapshot:
     instances: tuple[Instance, ...]
     migrations: tuple[Migration, ...]
     microversion: str | None = None
+    # the compute microversion writes are sent at (the cloud's maximum, capped at what we build bodies for)
+    write_microversion: str | None = None
 
     @property
     def ref(self) -> EndpointRef:
@@ -172,6 +179,8 @@ class VirtualMachine:
     datastores: tuple[str, ...] = ()
     vcpus: int | None = None
     memory_mb: int | None = None
+    vmx_path: str | None = None  # config.files.vmPathName: "[datastore] dir/name.vmx"
+    connection_state: str | None = None  # runtime.connectionState: connected | disconnected | orphaned | …
 
     @property
     def ref(self) -> VmRef:
@@ -189,6 +198,7 @@ class Datastore:
     moref: str
     name: str
     shared: bool
+    host_morefs: tuple[str, ...] = ()  # the ESXi hosts that mount it (datastore.host[].key)
 
 
 @dataclass(frozen=True, slots=True)
