@@ -11,11 +11,14 @@ from typing import Any
 import platformdirs
 import yaml
 
+from hybridview.core.model import Storage
 from hybridview.core.identity import ClusterSelector, RefError, parse_cluster_selector
 
 CONFIG_ENV = "HYBRIDVIEW_CONFIG"
 SCHEMA_VERSION = 1
 MAX_REFRESH_SECONDS = 86400
+MAX_ACTION_CONCURRENCY = 20
+DECLARABLE_STORAGE = (Storage.SHARED, Storage.LOCAL)
 
 
 class ConfigError(Exception):
@@ -28,6 +31,8 @@ class ConfigError(Exception):
 class CloudConfig:
     name: str
     clouds_yaml: str | None = None
+    # (host pattern, storage) in the file's order: what the operator knows of instance storage per host
+    instance_storage: tuple[tuple[str, Storage], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,8 @@ class Config:
     vcenters: tuple[VCenterConfig, ...] = ()
     refresh_seconds: float = 30.0
     node_map: Mapping[str, ClusterSelector] = field(default_factory=dict)  # hypervisor_hostname -> cluster
+    read_only: bool = False  # no write is offered or sent
+    action_concurrency: int = 3  # how many evacuations (and other writes of one plan) run at once
 
     @property
     def has_endpoints(self) -> bool:
@@ -97,7 +104,7 @@ def load(explicit: str | None = None) -> Config:
 def parse(path: Path, data: Any) -> Config:
     if not isinstance(data, Mapping):
         raise ConfigError(path, "(top level)", "must be a mapping")
-    known = {"version", "clouds", "vcenters", "refresh_seconds", "node_map"}
+    known = {"version", "clouds", "vcenters", "refresh_seconds", "node_map", "read_only", "action_concurrency"}
     for key in data:
         if key not in known:
             raise ConfigError(path, str(key), f"unknown key (expected one of {', '.join(sorted(known))})")
@@ -110,6 +117,16 @@ def parse(path: Path, data: Any) -> Config:
     if isinstance(refresh, bool) or not isinstance(refresh, int | float) or not 2 <= refresh <= MAX_REFRESH_SECONDS:
         raise ConfigError(path, "refresh_seconds", f"must be a number of seconds from 2 to {MAX_REFRESH_SECONDS}")
     node_map = _node_map(path, data.get("node_map") or {})
+    read_only = data.get("read_only", False)
+    if not isinstance(read_only, bool):
+        raise ConfigError(path, "read_only", "must be true or false")
+    concurrency = data.get("action_concurrency", 3)
+    if (
+        isinstance(concurrency, bool)
+        or not isinstance(concurrency, int)
+        or not 1 <= concurrency <= MAX_ACTION_CONCURRENCY
+    ):
+        raise ConfigError(path, "action_concurrency", f"must be a whole number from 1 to {MAX_ACTION_CONCURRENCY}")
     clouds = tuple(_cloud(path, i, c) for i, c in enumerate(_list(path, data, "clouds")))
     vcenters = tuple(_vcenter(path, i, v) for i, v in enumerate(_list(path, data, "vcenters")))
     _unique_names(path, [("clouds", c.name) for c in clouds] + [("vcenters", v.name) for v in vcenters])
@@ -119,6 +136,8 @@ def parse(path: Path, data: Any) -> Config:
         vcenters=vcenters,
         refresh_seconds=float(refresh),
         node_map=node_map,
+        read_only=read_only,
+        action_concurrency=concurrency,
     )
 
 
@@ -150,11 +169,28 @@ def _cloud(path: Path, index: int, raw: Any) -> CloudConfig:
     if isinstance(raw, str) and raw:
         return CloudConfig(raw)
     if isinstance(raw, Mapping) and isinstance(raw.get("name"), str) and raw["name"]:
-        extra = set(raw) - {"name", "clouds_yaml"}
+        extra = set(raw) - {"name", "clouds_yaml", "instance_storage"}
         if extra:
             raise ConfigError(path, f"{key}.{sorted(extra)[0]}", "unknown key")
-        return CloudConfig(raw["name"], _opt_str(path, f"{key}.clouds_yaml", raw.get("clouds_yaml")))
+        return CloudConfig(
+            raw["name"],
+            _opt_str(path, f"{key}.clouds_yaml", raw.get("clouds_yaml")),
+            _instance_storage(path, f"{key}.instance_storage", raw.get("instance_storage") or {}),
+        )
     raise ConfigError(path, key, "must be a cloud name from clouds.yaml, or a mapping with 'name'")
+
+
+def _instance_storage(path: Path, key: str, raw: Any) -> tuple[tuple[str, Storage], ...]:
+    """``{host pattern: shared | local}``, e.g. ``{"kvm-nfs-*": shared, "*": local}``; the first match wins."""
+    problem = "must map compute host patterns (fnmatch) to shared or local"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(path, key, problem)
+    rules = []
+    for pattern, storage in raw.items():
+        if not isinstance(pattern, str) or storage not in {s.value for s in DECLARABLE_STORAGE}:
+            raise ConfigError(path, f"{key}.{pattern}", problem)
+        rules.append((pattern, Storage(storage)))
+    return tuple(rules)
 
 
 def _vcenter(path: Path, index: int, raw: Any) -> VCenterConfig:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from hybridview import config as config_mod
-from hybridview.service.audit import AuditEntry, AuditLog
+from hybridview.actions.audit import AuditEntry, AuditLog
 
 _AGO = re.compile(r"^(\d+)([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}

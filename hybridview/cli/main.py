@@ -1,9 +1,10 @@
-"""Entry point: the window by default; ``status``, ``watch``, ``screenshot`` and ``audit`` headless."""
+"""Entry point: the window by default; ``status``, ``watch``, ``screenshot``, ``audit`` and the writes headless."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import math
@@ -13,7 +14,7 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from hybridview import config as config_mod
-from hybridview.cli import audit
+from hybridview.cli import act, audit
 from hybridview.cli.endpoints import NoEndpoints, configured_for, demo_for, demo_requested
 from hybridview.core.health import Overall
 from hybridview.service.wiring import Endpoints
@@ -21,7 +22,7 @@ from hybridview.service.workers import abandoned_workers
 from hybridview.sim import SCENARIOS
 
 EXIT_UNKNOWN = int(Overall.UNKNOWN)
-COMMANDS = ("gui", "status", "watch", "screenshot", "audit")
+COMMANDS = ("gui", "status", "watch", "screenshot", "audit", *act.WRITE_COMMANDS)
 STATUS_TIMEOUT_SECONDS = 30.0
 log = logging.getLogger("hybridview")
 
@@ -37,6 +38,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--config", metavar="PATH", help="settings file (default: $HYBRIDVIEW_CONFIG, then the platform config dir)"
+    )
+    parser.add_argument(
+        "--read-only", action="store_true", help="offer and send no write (also the config's read_only: true)"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug output to stderr")
 
@@ -90,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     shot.add_argument("out", metavar="OUT.png")
     shot.add_argument("--size", default="1600x1000", help="window size WxH")
     audit.add_parser(sub)
+    act.add_parsers(sub, _common)
     return parser
 
 
@@ -125,7 +130,7 @@ def _endpoints(args: argparse.Namespace) -> tuple[Endpoints, str | None]:
     try:
         return configured_for(args), None
     except NoEndpoints as exc:
-        if args.command in ("status", "watch"):
+        if args.command in ("status", "watch", *act.WRITE_COMMANDS):
             raise
         return demo_for(args), f"{exc}: showing the demo estate"
 
@@ -152,11 +157,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNKNOWN
     if fallback_note:
         print(f"hybridview: {fallback_note}", file=sys.stderr)
+    if args.read_only:
+        endpoints = dataclasses.replace(endpoints, read_only=True)
     if args.command == "status":
         from hybridview.cli.status import run_status
 
         deadline = started + args.timeout
         return _exit_now_if_calls_are_stuck(_run_headless(run_status(args, endpoints, deadline)))
+    if args.command in act.WRITE_COMMANDS:
+        return _exit_now_if_calls_are_stuck(_run_headless(act.run_write(args, endpoints)))
     if args.command == "watch":
         from hybridview.cli.watch import run_watch
 

@@ -12,6 +12,19 @@ from hybridview.core.identity import ClusterRef, ClusterSelector, EndpointRef, H
 VMWARE_HYPERVISOR_TYPE = "VMware vCenter Server"
 
 
+class Storage(StrEnum):
+    """Where an instance's disks live, as far as the APIs or the operator's config tell."""
+
+    SHARED = "shared"
+    VOLUME = "volume"
+    LOCAL = "local"
+    UNKNOWN = "unknown"
+
+
+# per cloud: (compute host pattern, storage) in the config's order; the first match wins
+StorageRules = Mapping[str, tuple[tuple[str, Storage], ...]]
+
+
 class EndpointKind(StrEnum):
     NOVA = "nova"
     VCENTER = "vcenter"
@@ -260,6 +273,7 @@ class Estate:
     vcenters: tuple[VCenterSnapshot, ...] = ()
     endpoints: tuple[EndpointStatus, ...] = ()
     node_map: Mapping[str, ClusterSelector] = field(default_factory=dict)  # hypervisor_hostname -> cluster
+    storage_rules: StorageRules = field(default_factory=dict)
 
     def endpoint(self, name: str) -> EndpointStatus | None:
         return next((e for e in self.endpoints if e.name == name), None)

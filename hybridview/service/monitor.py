@@ -56,6 +56,7 @@ class EstateMonitor:
             endpoints.vcenters,
             self._pool,
             node_map=endpoints.node_map,
+            storage_rules=endpoints.storage_rules,
             timeout_seconds=read_timeout_seconds,
         )
         self.interval_seconds = endpoints.refresh_seconds

@@ -17,7 +17,14 @@ from typing import Any, TypeVar
 from hybridview.backends.base import BackendError, OpenStackBackend, VCenterBackend
 from hybridview.core.health import evaluate
 from hybridview.core.identity import ClusterSelector
-from hybridview.core.model import EndpointKind, EndpointStatus, Estate, OpenStackSnapshot, VCenterSnapshot
+from hybridview.core.model import (
+    EndpointKind,
+    EndpointStatus,
+    Estate,
+    OpenStackSnapshot,
+    StorageRules,
+    VCenterSnapshot,
+)
 from hybridview.core.view import EstateView
 
 log = logging.getLogger(__name__)
@@ -44,6 +51,7 @@ class EstateRefresher:
         executor: Executor,
         *,
         node_map: Mapping[str, ClusterSelector] | None = None,
+        storage_rules: StorageRules | None = None,
         timeout_seconds: float = 60.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -51,6 +59,7 @@ class EstateRefresher:
         self.vcenters = list(vcenters)
         self._executor = executor
         self._node_map = dict(node_map or {})
+        self._storage_rules = dict(storage_rules or {})
         self._timeout = timeout_seconds
         self._clock = clock
         self._os: dict[str, OpenStackSnapshot] = {}
@@ -67,6 +76,7 @@ class EstateRefresher:
             vcenters=tuple(self._vc[b.name] for b in self.vcenters if b.name in self._vc),
             endpoints=tuple(self._status[b.name] for b in self._backends()),
             node_map=self._node_map,
+            storage_rules=self._storage_rules,
         )
 
     async def refresh(self, skip: Collection[str] = (), *, timeout_seconds: float | None = None) -> EstateView:

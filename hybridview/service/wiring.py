@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from hybridview.backends.base import OpenStackBackend, VCenterBackend
 from hybridview.config import Config
+from hybridview.core.model import StorageRules
 from hybridview.core.identity import ClusterSelector
 from hybridview.sim import SimEstate, SimSize
 from hybridview.sim.backends import demo_backends
@@ -19,6 +20,9 @@ class Endpoints:
     node_map: Mapping[str, ClusterSelector] = field(default_factory=dict)
     demo: SimEstate | None = None
     refresh_seconds: float = 30.0
+    storage_rules: StorageRules = field(default_factory=dict)  # per cloud, from the config
+    read_only: bool = False
+    action_concurrency: int = 3
 
 
 def demo_endpoints(scenario: str = "healthy", size: SimSize | None = None, tick_seconds: float = 5.0) -> Endpoints:
@@ -38,4 +42,12 @@ def configured_endpoints(config: Config) -> Endpoints:
         from hybridview.backends.vsphere import VSphereBackend
 
         vcenters = [VSphereBackend(v) for v in config.vcenters]
-    return Endpoints(openstack, vcenters, dict(config.node_map), refresh_seconds=config.refresh_seconds)
+    return Endpoints(
+        openstack,
+        vcenters,
+        dict(config.node_map),
+        refresh_seconds=config.refresh_seconds,
+        storage_rules={c.name: c.instance_storage for c in config.clouds if c.instance_storage},
+        read_only=config.read_only,
+        action_concurrency=config.action_concurrency,
+    )

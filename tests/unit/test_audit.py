@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hybridview.cli.main import main
-from hybridview.service.audit import REDACTED, AuditLog, Outcome, without_secrets
+from hybridview.actions.audit import REDACTED, AuditLog, Outcome, without_secrets
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -84,7 +84,7 @@ KILLED_BETWEEN = textwrap.dedent(
     """
     import os, signal, sys
     from pathlib import Path
-    from hybridview.service.audit import AuditLog
+    from hybridview.actions.audit import AuditLog
     log = AuditLog(Path(sys.argv[1]))
     log.sent("prod", "evacuate", "instance:prod/7f3c", {"host": "cmp-2"})
     os.kill(os.getpid(), signal.SIGKILL)  # dies after "sent", before the outcome

@@ -29,6 +29,12 @@ BREAKERS = {
     "service from a backend": ("hybridview/backends/throwaway.py", "import hybridview.service.monitor\n", "layers"),
     "views from the service": ("hybridview/service/throwaway.py", "import hybridview.views.rows\n", "layers"),
     "a top-level module the layers do not name": ("hybridview/throwaway.py", "import hybridview.core\n", "layers"),
+    "a backend from a face": (
+        "hybridview/cli/throwaway.py",
+        "import hybridview.backends.base\n",
+        "faces reach backends only through the action layer and the service",
+    ),
+    "the action layer from the service": ("hybridview/service/throwaway.py", "import hybridview.actions\n", "layers"),
     "yaml in core": ("hybridview/core/throwaway.py", "import yaml\n", "core imports no third-party package"),
 }
 

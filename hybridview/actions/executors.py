@@ -1,0 +1,244 @@
+"""Per verb: how a step is sent, how its end is followed, and how a retry learns that it already took effect.
+
+``send`` and ``already_done`` block (the runner calls them in its workers); ``track``
+is a coroutine that polls through ``Offload`` until the item reaches a terminal state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from hybridview.actions.operation import ItemState
+from hybridview.backends.base import NovaWrites, ServerProgress, VCenterWrites, WriteReceipt
+from hybridview.core.actions import ActionKey, Step, Verb
+
+T = TypeVar("T")
+Offload = Callable[..., Awaitable[Any]]
+Report = Callable[[str], None]  # a progress line for the item
+DONE_EVACUATION = frozenset({"done", "completed"})
+FAILED_EVACUATION = frozenset({"error", "failed", "cancelled"})
+
+
+@dataclass(frozen=True, slots=True)
+class Tracking:
+    poll_seconds: float = 2.0
+    limit_seconds: float = 900.0  # no end seen in this long: the outcome is unknown
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    state: ItemState
+    message: str
+    follow_up: Step | None = None  # a second write the item needs, sent and audited on its own
+
+
+class Executor(Protocol):
+    @property
+    def writes(self) -> type: ...
+
+    def send(self, backend: Any, step: Step) -> WriteReceipt: ...
+
+    def already_done(self, backend: Any, step: Step) -> str | None: ...
+
+    async def track(
+        self, backend: Any, step: Step, receipt: WriteReceipt, offload: Offload, report: Report, tracking: Tracking
+    ) -> End: ...
+
+
+class ServiceChange:
+    """force-down, its undoing, enable and disable: Nova applies them at once."""
+
+    writes = NovaWrites
+
+    def send(self, backend: NovaWrites, step: Step) -> WriteReceipt:
+        p = step.parameters
+        if step.key.verb in (Verb.FORCE_DOWN, Verb.UNSET_FORCE_DOWN):
+            return backend.set_forced_down(p["host"], bool(p["forced_down"]))
+        return backend.set_service_enabled(p["host"], bool(p["enabled"]), p.get("reason"))
+
+    def already_done(self, backend: NovaWrites, step: Step) -> str | None:
+        return None  # setting a service state twice is harmless
+
+    async def track(
+        self,
+        backend: NovaWrites,
+        step: Step,
+        receipt: WriteReceipt,
+        offload: Offload,
+        report: Report,
+        tracking: Tracking,
+    ) -> End:
+        return End(ItemState.DONE, receipt.detail or "applied")
+
+
+def describe_progress(progress: ServerProgress) -> str:
+    task = f", task {progress.task_state}" if progress.task_state else ""
+    evacuation = (
+        f"; evacuation {progress.evacuation_id} {progress.evacuation_status}"
+        + (f" to {progress.evacuation_dest}" if progress.evacuation_dest else "")
+        if progress.evacuation_status
+        else ""
+    )
+    return f"{progress.status}{task} on {progress.host or 'no host'}{evacuation}"
+
+
+def evacuation_end(progress: ServerProgress, source_host: str) -> End | None:
+    """The item's end once Nova shows it, or None while it runs."""
+    if progress.status == "ERROR" or progress.evacuation_status in FAILED_EVACUATION:
+        why = progress.fault or f"evacuation {progress.evacuation_status or 'failed'}"
+        return End(ItemState.FAILED, f"{why} (server {progress.status} on {progress.host or 'no host'})")
+    settled = progress.task_state is None and progress.status not in ("REBUILD", "MIGRATING")
+    if settled and progress.evacuation_status in DONE_EVACUATION and progress.host != source_host:
+        return End(ItemState.DONE, f"{progress.status} on {progress.host}")
+    return None
+
+
+async def poll_until(
+    read: Callable[[], Awaitable[T]],
+    end_of: Callable[[T], End | None],
+    describe: Callable[[T], str],
+    report: Report,
+    tracking: Tracking,
+) -> End:
+    deadline = time.monotonic() + tracking.limit_seconds
+    while True:
+        value = await read()
+        end = end_of(value)
+        if end is not None:
+            return end
+        report(describe(value))
+        if time.monotonic() >= deadline:
+            return End(ItemState.UNKNOWN, f"no end seen in {tracking.limit_seconds:.0f} s: {describe(value)}")
+        await asyncio.sleep(tracking.poll_seconds)
+
+
+class Evacuate:
+    writes = NovaWrites
+
+    def send(self, backend: NovaWrites, step: Step) -> WriteReceipt:
+        p = step.parameters
+        return backend.evacuate(
+            p["instance_id"], target_host=p.get("target_host"), on_shared_storage=p.get("on_shared_storage")
+        )
+
+    def already_done(self, backend: NovaWrites, step: Step) -> str | None:
+        since = datetime.now(UTC) - timedelta(days=1)
+        progress = backend.server_progress(step.parameters["instance_id"], since)
+        end = evacuation_end(progress, step.parameters["source_host"])
+        return f"an earlier attempt took effect: {end.message}" if end and end.state is ItemState.DONE else None
+
+    async def track(
+        self,
+        backend: NovaWrites,
+        step: Step,
+        receipt: WriteReceipt,
+        offload: Offload,
+        report: Report,
+        tracking: Tracking,
+    ) -> End:
+        instance_id, source = step.parameters["instance_id"], step.parameters["source_host"]
+        since = datetime.now(UTC) - timedelta(minutes=5)  # Nova's clock may differ a little from ours
+
+        async def read() -> ServerProgress:
+            progress: ServerProgress = await offload(backend.server_progress, instance_id, since)
+            return progress
+
+        end = await poll_until(read, lambda p: evacuation_end(p, source), describe_progress, report, tracking)
+        if end.state is ItemState.DONE and step.parameters.get("start_after") and end.message.startswith("SHUTOFF"):
+            start = Step(
+                ActionKey(step.key.endpoint, Verb.START_SERVER, instance_id),
+                f"start {step.label or instance_id}: Nova left it stopped after the evacuation",
+                {"instance_id": instance_id},
+                label=step.label,
+            )
+            return End(ItemState.DONE, end.message, follow_up=start)
+        return end
+
+
+class StartServer:
+    writes = NovaWrites
+
+    def send(self, backend: NovaWrites, step: Step) -> WriteReceipt:
+        return backend.start_server(step.parameters["instance_id"])
+
+    def already_done(self, backend: NovaWrites, step: Step) -> str | None:
+        progress = backend.server_progress(step.parameters["instance_id"])
+        return "already ACTIVE" if progress.status == "ACTIVE" and progress.task_state is None else None
+
+    async def track(
+        self,
+        backend: NovaWrites,
+        step: Step,
+        receipt: WriteReceipt,
+        offload: Offload,
+        report: Report,
+        tracking: Tracking,
+    ) -> End:
+        instance_id = step.parameters["instance_id"]
+
+        async def read() -> ServerProgress:
+            progress: ServerProgress = await offload(backend.server_progress, instance_id)
+            return progress
+
+        def end_of(p: ServerProgress) -> End | None:
+            if p.status == "ACTIVE" and p.task_state is None:
+                return End(ItemState.DONE, f"ACTIVE on {p.host}")
+            if p.status == "ERROR":
+                return End(ItemState.FAILED, p.fault or "the server went to ERROR")
+            return None
+
+        return await poll_until(read, end_of, describe_progress, report, tracking)
+
+
+class RestartVm:
+    """The backend call registers, keeps the instanceUuid and powers on, waiting for each vCenter task."""
+
+    writes = VCenterWrites
+
+    def send(self, backend: VCenterWrites, step: Step) -> WriteReceipt:
+        p = step.parameters
+        return backend.restart_vm(
+            p["vm_moref"],
+            vmx_path=p["vmx_path"],
+            name=p["name"],
+            instance_uuid=p.get("instance_uuid"),
+            host_moref=p["host_moref"],
+        )
+
+    def already_done(self, backend: VCenterWrites, step: Step) -> str | None:
+        p = step.parameters
+        found = backend.find_vm(p.get("instance_uuid"), p["vmx_path"])
+        running = (
+            found is not None and found.power_state == "poweredOn" and found.connection_state in (None, "connected")
+        )
+        if found is not None and running and found.moref != p["vm_moref"]:
+            return f"an earlier attempt took effect: {found.moref} runs on {found.host_moref}"
+        return None
+
+    async def track(
+        self,
+        backend: VCenterWrites,
+        step: Step,
+        receipt: WriteReceipt,
+        offload: Offload,
+        report: Report,
+        tracking: Tracking,
+    ) -> End:
+        where = step.parameters.get("host_name") or step.parameters["host_moref"]
+        return End(ItemState.DONE, f"poweredOn on {where}" + (f"; {receipt.detail}" if receipt.detail else ""))
+
+
+EXECUTORS: dict[Verb, Executor] = {
+    Verb.FORCE_DOWN: ServiceChange(),
+    Verb.UNSET_FORCE_DOWN: ServiceChange(),
+    Verb.ENABLE_SERVICE: ServiceChange(),
+    Verb.DISABLE_SERVICE: ServiceChange(),
+    Verb.EVACUATE: Evacuate(),
+    Verb.START_SERVER: StartServer(),
+    Verb.RESTART_VM: RestartVm(),
+}
