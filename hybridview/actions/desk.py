@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hybridview.actions.audit import AuditLog
+from datetime import datetime
+
+from hybridview.actions.audit import AuditEntry, AuditLog
 from hybridview.actions.claims import Claims
 from hybridview.actions.executors import Tracking
 from hybridview.actions.runner import ActionRunner
@@ -51,6 +53,10 @@ class ActionDesk:
 
     def service_change(self, view: EstateView, change: ServiceChange) -> Plan:
         return plan_service_change(view.estate, change)
+
+    async def audit_entries(self, since: datetime | None = None) -> list[AuditEntry]:
+        """The audit log, read in the runner's workers (it is a file: never on the GUI thread)."""
+        return await self.runner.offload(self.audit.entries, since)
 
     async def aclose(self) -> None:
         await self.runner.aclose()

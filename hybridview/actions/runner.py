@@ -121,12 +121,12 @@ class ActionRunner:
                 raise ActionRefused(f"{step.key.endpoint} cannot {step.key.verb}: no such endpoint with writes")
 
     # -- running ---------------------------------------------------------------------------
-    async def _offload(self, call: Callable[..., T], *args: object) -> T:
+    async def offload(self, call: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, partial(call, *args))
 
     async def _run(self, operation: Operation) -> None:
         try:
-            unfinished = await self._offload(self._unfinished_keys)
+            unfinished = await self.offload(self._unfinished_keys)
             indexed = [(i, item.step) for i, item in enumerate(operation.items) if item.state is ItemState.QUEUED]
             for _, phase in itertools.groupby(indexed, key=lambda pair: pair[1].key.verb):
                 members = list(phase)
@@ -192,21 +192,21 @@ class ActionRunner:
         lead = f"{prefix}; " if prefix else ""
         if check_first:
             try:
-                found = await self._offload(executor.already_done, backend, step)
+                found = await self.offload(executor.already_done, backend, step)
             except BackendError as exc:
                 return End(
                     ItemState.FAILED, f"{lead}could not check the earlier attempt, not sent again: {exc.describe()}"
                 )
             if found:
                 return End(ItemState.DONE, lead + found)
-        entry = await self._offload(
+        entry = await self.offload(
             self.audit.sent, step.key.endpoint, step.key.verb.value, step.key.target, step.parameters
         )
         operation.update(index, ItemState.SENDING, lead + step.summary, audit_id=entry.id)
         try:
-            receipt = await self._offload(executor.send, backend, step)
+            receipt = await self.offload(executor.send, backend, step)
         except BackendError as exc:
-            await self._offload(
+            await self.offload(
                 partial(self.audit.finished, entry, ok=False, error=exc.describe(), request_id=exc.request_id)
             )
             return End(ItemState.FAILED, lead + exc.describe())
@@ -215,10 +215,10 @@ class ActionRunner:
         def report(line: str) -> None:
             operation.update(index, ItemState.TRACKING, lead + line)
 
-        end = await executor.track(backend, step, receipt, self._offload, report, self.tracking)
+        end = await executor.track(backend, step, receipt, self.offload, report, self.tracking)
         if end.state is not ItemState.UNKNOWN:  # unknown stays "sent, outcome unknown" in the log: that is the truth
             ok = end.state is ItemState.DONE
-            await self._offload(
+            await self.offload(
                 partial(
                     self.audit.finished,
                     entry,

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from hybridview.core.identity import Ref, ref_text
+from hybridview.core.recovery import recovery
 from hybridview.core.view import EstateView
 
 
@@ -112,6 +113,19 @@ def status_document(view: EstateView) -> dict[str, Any]:
             for f in health.failed_hosts
         ],
         "unmatched_vmware_nodes": [ref_text(n) for n in corr.unmatched_vmware_nodes],
+        **_recovery_document(view),
+    }
+
+
+def _recovery_document(view: EstateView) -> dict[str, Any]:
+    waiting = recovery(view)
+    return {
+        "pending_evacuations": [p.as_json() for p in waiting.evacuations],
+        "left_behind_vms": [vm.as_json() for vm in waiting.left_behind],
+        "hosts_back": [
+            {"cloud": h.cloud, "host": h.host, "heartbeat": _iso(h.heartbeat), "advice": h.advice}
+            for h in waiting.returning
+        ],
     }
 
 
@@ -126,6 +140,14 @@ def status_lines(view: EstateView) -> Iterator[str]:
     for f in doc["failed_hosts"]:
         yield f"  FAILED {f['layer']} host {f['name']} ({f['owner']}): {f['reason']}"
         yield f"         what to do: {f['advice']}"
+    pending = doc["pending_evacuations"]
+    if pending:
+        evacuable = sum(p["evacuable"] for p in pending)
+        yield f"  {len(pending)} instance(s) wait for evacuation ({evacuable} evacuable now)"
+    for vm in doc["left_behind_vms"]:
+        yield f"  LEFT BEHIND VM {vm['name']} on {vm['host']} ({vm['vcenter']}): {vm['why']}"
+    for host in doc["hosts_back"]:
+        yield f"  HOST BACK {host['host']} ({host['cloud']}): {host['advice']}"
     yield (
         f"  {len(doc['compute_nodes'])} compute nodes, {len(doc['vcenter_clusters'])} vCenter clusters, "
         f"{sum(len(c['hosts']) for c in doc['vcenter_clusters'])} clustered ESXi hosts"

@@ -46,3 +46,18 @@ def test_ui_owns_no_pool_no_executor_and_no_backend() -> None:
         if word in path.read_text(encoding="utf-8")
     }
     assert not found, found
+
+
+WRITE_CALLS = (".evacuate(", ".set_forced_down(", ".set_service_enabled(", ".start_server(", ".restart_vm(")
+
+
+def test_writes_are_called_only_by_the_action_layer() -> None:
+    """A backend's write method is called from hybridview/actions only (backends and the demo define them)."""
+    callers = {
+        f"{path.relative_to(REPO)}: {call}"
+        for path in PACKAGE.rglob("*.py")
+        if path.parent.name not in ("actions", "nova", "vsphere", "sim", "backends")
+        for call in WRITE_CALLS
+        if call in path.read_text(encoding="utf-8")
+    }
+    assert not callers, callers
