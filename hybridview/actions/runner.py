@@ -182,7 +182,8 @@ class ActionRunner:
             log.exception("action %s failed inside hybridview", step.key)
             end = End(ItemState.FAILED, f"hybridview failed: {describe_exception(exc)}")
         operation.update(index, end.state, end.message)
-        self._retry_keys.discard(step.key)
+        if end.state is ItemState.DONE:
+            self._retry_keys.discard(step.key)
 
     async def _send_and_track(
         self, operation: Operation, index: int, step: Step, check_first: bool, prefix: str = ""
@@ -206,6 +207,9 @@ class ActionRunner:
         try:
             receipt = await self.offload(executor.send, backend, step)
         except BackendError as exc:
+            if exc.outcome_unknown:  # it may have taken effect: the log keeps "sent, outcome unknown"
+                self._retry_keys.add(step.key)
+                return End(ItemState.UNKNOWN, f"{lead}{exc.describe()}; it may have taken effect: a retry checks first")
             await self.offload(
                 partial(self.audit.finished, entry, ok=False, error=exc.describe(), request_id=exc.request_id)
             )

@@ -19,11 +19,14 @@ class BackendError(Exception):
         *,
         status_code: int | None = None,
         request_id: str | None = None,
+        outcome_unknown: bool = False,
     ) -> None:
         self.endpoint = endpoint
         self.message = message
         self.status_code = status_code
         self.request_id = request_id
+        # a write whose answer was lost (timed out, cut off): it may have taken effect
+        self.outcome_unknown = outcome_unknown
         super().__init__(self.describe())
 
     def describe(self) -> str:
