@@ -164,9 +164,13 @@ async def _plan_and_send(args: argparse.Namespace, desk: ActionDesk, view: Estat
     except ActionRefused as exc:
         return _refused(args, None, str(exc), out)
     stale = [e.name for e in view.estate.endpoints if not e.ok]
-    if args.dry_run or plan.refused:
+    if plan.refused:
+        if not args.json:
+            _print_plan(args, plan, out, stale)
+        return _refused(args, plan, plan.refused, out)
+    if args.dry_run:
         _print_plan(args, plan, out, stale)
-        return EXIT_REFUSED if plan.refused else EXIT_OK
+        return EXIT_OK
     if not args.json:
         _print_plan(args, plan, out, stale)
     try:

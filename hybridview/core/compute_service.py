@@ -34,12 +34,20 @@ def plan_service_change(estate: Estate, change: ServiceChange) -> Plan:
     if change.forced_down is not None and change.forced_down != service.forced_down:
         verb = Verb.FORCE_DOWN if change.forced_down else Verb.UNSET_FORCE_DOWN
         what = "mark it forced down" if change.forced_down else "clear its forced-down flag"
+        _, uncleaned = _evacuations_from(snap, change.host) if snap is not None else (0, 0)
+        blocked = None
+        if not change.forced_down and uncleaned:
+            blocked = (
+                f"{uncleaned} evacuation(s) away from {change.host} are still 'done', not 'completed': Nova refuses "
+                "to clear forced-down until its nova-compute has restarted and cleaned up those instances"
+            )
         steps.append(
             Step(
                 ActionKey(change.cloud, verb, change.host),
                 f"{what} (service {service.id})",
                 {"host": change.host, "forced_down": change.forced_down},
                 label=change.host,
+                blocked_reason=blocked,
             )
         )
     if change.enable is not None and change.enable != (service.status == "enabled"):

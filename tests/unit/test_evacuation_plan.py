@@ -23,7 +23,11 @@ def _service(host: str, *, state: str = "up", forced: bool = False, status: str 
 
 
 def _estate(
-    *, down: str = "kvm1", forced: bool = False, microversion: str | None = "2.100", migrations: tuple[Migration, ...] = ()
+    *,
+    down: str = "kvm1",
+    forced: bool = False,
+    microversion: str | None = "2.100",
+    migrations: tuple[Migration, ...] = (),
 ) -> Estate:
     dead = kvm_node(down, state="down", forced_down=forced)
     nodes = (dead, kvm_node("kvm2"), kvm_node("kvm3", status="disabled"), vmware_node("domain-c7.x", host="proxy1"))

@@ -2,8 +2,8 @@
 
 ``backend`` is the facade; ``session`` connects from clouds.yaml and negotiates
 microversions, ``discovery`` finds why version discovery failed, ``reads`` pages the
-compute API into a snapshot, ``payloads`` maps Nova JSON (no SDK), ``errors`` turns
-SDK failures into BackendError.
+compute API into a snapshot, ``actions`` sends the writes (bodies per microversion),
+``payloads`` maps Nova JSON (no SDK), ``errors`` turns SDK failures into BackendError.
 """
 
 from hybridview.backends.nova.backend import NovaBackend

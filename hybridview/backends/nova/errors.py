@@ -57,7 +57,9 @@ def backend_error(endpoint: str, exc: Exception) -> BackendError:
             return backend_error(endpoint, as_sdk)
         return _http_error(endpoint, exc.message, exc.http_status, exc.request_id)
     if isinstance(exc, ks_exc.ConnectionError):
-        return BackendError(endpoint, _connection_failure(exc))
+        # a request that went out and lost its answer may have taken effect; one never connected did not
+        lost = _wire_reason(exc) in ANSWER_LOST and not isinstance(exc, ks_exc.ConnectTimeout)
+        return BackendError(endpoint, _connection_failure(exc), outcome_unknown=lost)
     if isinstance(exc, ks_exc.DiscoveryFailure):
         return BackendError(endpoint, f"Nova API not reachable or not a compute endpoint: {first_line(str(exc))}")
     if isinstance(exc, sdk_exc.ConfigException):
@@ -66,13 +68,17 @@ def backend_error(endpoint: str, exc: Exception) -> BackendError:
         return BackendError(endpoint, f"malformed Nova response: {exc}")
     if isinstance(exc, ks_exc.ClientException | sdk_exc.SDKException):
         return BackendError(endpoint, first_line(str(exc)))
-    log.debug("unexpected failure reading %s", endpoint, exc_info=exc)
+    log.debug("unexpected failure talking to %s", endpoint, exc_info=exc)
     return BackendError(endpoint, f"unexpected {type(exc).__name__}: {first_line(str(exc))}")
 
 
 def _http_error(endpoint: str, message: str | None, status: int | None, request_id: str | None) -> BackendError:
-    kind = PolicyRefusal if status == 403 else BackendError
-    return kind(endpoint, first_line(message), status_code=status, request_id=request_id)
+    if status == 403:
+        return PolicyRefusal(endpoint, first_line(message), status_code=status, request_id=request_id)
+    # a gateway that gave up waiting for Nova: the request may have reached it
+    return BackendError(
+        endpoint, first_line(message), status_code=status, request_id=request_id, outcome_unknown=status == 504
+    )
 
 
 def _as_sdk_error(response: requests.Response | None) -> sdk_exc.HttpException | None:
@@ -86,6 +92,7 @@ def _as_sdk_error(response: requests.Response | None) -> sdk_exc.HttpException |
     return None
 
 
+ANSWER_LOST = frozenset({"cut off", "timed out", "connection reset by the server"})
 _URL = re.compile(r"(?:connection to|connecting to|exception for|Request to) (https?://[^\s:/]+(?::\d+)?)")
 
 

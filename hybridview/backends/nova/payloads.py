@@ -161,6 +161,11 @@ def compute_node(cloud: str, raw: Payload, services: Iterable[ComputeService]) -
         forced_down=match.forced_down if match else False,
         host_ip=_optional_text(raw, "host_ip", what),
         service_id=service_id if service_id is not None else (match.id if match else None),
+        # gone from the hypervisor record at 2.88 (placement has them): None then
+        vcpus=_optional_int(raw, "vcpus", what),
+        vcpus_used=_optional_int(raw, "vcpus_used", what),
+        memory_mb=_optional_int(raw, "memory_mb", what),
+        memory_mb_used=_optional_int(raw, "memory_mb_used", what),
     )
 
 
@@ -200,6 +205,12 @@ def instance(cloud: str, raw: Payload) -> Instance:
         boot_from_volume=_boot_from_volume(raw),
         availability_zone=_optional_text(raw, "OS-EXT-AZ:availability_zone", what),
     )
+
+
+def server_fault(raw: Payload) -> str | None:
+    """The message of a server's ``fault`` (an ERROR server has one), if any."""
+    fault = _optional_object(raw, "fault", "server")
+    return None if fault is None else _optional_text(fault, "message", "server fault")
 
 
 def migration(cloud: str, raw: Payload) -> Migration:

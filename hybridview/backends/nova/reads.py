@@ -15,7 +15,7 @@ from typing import TypeVar
 import openstack.exceptions as sdk_exc
 
 from hybridview.backends.nova import payloads
-from hybridview.backends.nova.session import ComputeSession
+from hybridview.backends.nova.session import WRITES, ComputeSession
 from hybridview.backends.records import Collection, Mapped, RecordSkips
 from hybridview.core.model import OpenStackSnapshot
 
@@ -46,7 +46,10 @@ MIGRATIONS = Endpoint("/os-migrations", "migrations", "migration", "those migrat
 
 
 def read_snapshot(session: ComputeSession, page_size: int) -> Mapped[OpenStackSnapshot]:
-    """Services, hypervisors, servers of every project and recent migrations, each at its own microversion."""
+    """Services, hypervisors, servers of every project and recent migrations, each at its own microversion.
+
+    The snapshot also names the microversion writes are sent at, so an operator sees it before one.
+    """
     cloud = session.cloud
     limit = {"limit": str(page_size)}
     skips = RecordSkips(payloads.MalformedPayload)
@@ -72,6 +75,7 @@ def read_snapshot(session: ComputeSession, page_size: int) -> Mapped[OpenStackSn
         instances=tuple(servers),
         migrations=tuple(migrations),
         microversion=session.microversion("servers"),
+        write_microversion=session.microversion(WRITES),
     )
     return Mapped(snapshot, skips.warnings())
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,11 +17,20 @@ from hybridview.backends.base import BackendError
 from hybridview.backends.nova.discovery import raise_version_document_fault
 from hybridview.backends.nova.errors import DISCOVERY_FAILURES, reported_cause
 
+# Every write goes at one microversion: the cloud's maximum, up to the newest whose bodies actions.py builds.
+WRITES = "writes"
+WRITE_MICROVERSION_CAP = "2.100"
 # Highest microversion whose response shape we map, per resource (openstacksdk caps Server
-# at 2.100 for the same reason). Hypervisors stop at 2.87: from 2.88 the detail view asks
+# at 2.100 for the same reason), and for WRITES. Hypervisors stop at 2.87: from 2.88 the detail view asks
 # every compute for its uptime over RPC, and a compute that just died (its service not yet
 # marked down) holds the whole read for the RPC timeout, exactly when an operator needs it.
-MAX_MICROVERSION = {"hypervisors": "2.87", "services": "2.69", "servers": "2.100", "migrations": "2.80"}
+MAX_MICROVERSION = {
+    "hypervisors": "2.87",
+    "services": "2.69",
+    "servers": "2.100",
+    "migrations": "2.80",
+    WRITES: WRITE_MICROVERSION_CAP,
+}
 
 
 def connect_from_clouds_yaml(
@@ -65,22 +76,30 @@ def _not_found(cloud: str, config: openstack.config.OpenStackConfig, explicit: S
 
 
 class ComputeSession:
-    """A connection plus the microversion negotiated per collection, kept as long as the connection."""
+    """A connection plus the microversion negotiated per collection (and for ``WRITES``), kept as long as it.
 
-    def __init__(self, cloud: str, conn: openstack.connection.Connection) -> None:
+    Reads and writes share it from different worker threads; negotiation runs once, under a lock.
+    """
+
+    def __init__(
+        self, cloud: str, conn: openstack.connection.Connection, *, write_microversion_cap: str = WRITE_MICROVERSION_CAP
+    ) -> None:
         self.cloud = cloud
         self.conn = conn
+        self._caps = {**MAX_MICROVERSION, WRITES: checked_write_cap(write_microversion_cap)}
         self._microversions: dict[str, str] = {}
+        self._lock = threading.Lock()
 
     def microversion(self, collection: str) -> str:
-        cached = self._microversions.get(collection)
-        if cached is None:
-            cached = self._negotiate(MAX_MICROVERSION[collection])
-            self._microversions[collection] = cached
-        return cached
+        with self._lock:
+            cached = self._microversions.get(collection)
+            if cached is None:
+                cached = self._negotiate(self._caps[collection])
+                self._microversions[collection] = cached
+            return cached
 
     def at_least(self, collection: str, version: str) -> bool:
-        return _version_tuple(self.microversion(collection)) >= _version_tuple(version)
+        return version_tuple(self.microversion(collection)) >= version_tuple(version)
 
     def _negotiate(self, client_maximum: str) -> str:
         """The highest microversion both sides speak; a failure says what the endpoint answered."""
@@ -101,5 +120,12 @@ class ComputeSession:
         self.conn.close()
 
 
-def _version_tuple(version: str) -> tuple[int, ...]:
+def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split("."))
+
+
+def checked_write_cap(cap: str) -> str:
+    """``cap`` when it is a compute microversion from 2.1 to WRITE_MICROVERSION_CAP; else ValueError."""
+    if not re.fullmatch(r"2\.[1-9][0-9]*", cap) or version_tuple(cap) > version_tuple(WRITE_MICROVERSION_CAP):
+        raise ValueError(f"write microversion cap {cap!r} is not one from 2.1 to {WRITE_MICROVERSION_CAP}")
+    return cap
