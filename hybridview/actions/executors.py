@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from hybridview.actions.operation import ItemState
-from hybridview.backends.base import NovaWrites, ServerProgress, VCenterWrites, WriteReceipt
+from hybridview.backends.base import BackendError, NovaWrites, ServerProgress, VCenterWrites, WriteReceipt
 from hybridview.core.actions import ActionKey, Step, Verb
 
 T = TypeVar("T")
@@ -28,6 +28,7 @@ FAILED_EVACUATION = frozenset({"error", "failed", "cancelled"})
 class Tracking:
     poll_seconds: float = 2.0
     limit_seconds: float = 900.0  # no end seen in this long: the outcome is unknown
+    read_failures: int = 5  # this many failed progress reads in a row: the outcome is unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,15 +106,26 @@ async def poll_until(
     report: Report,
     tracking: Tracking,
 ) -> End:
+    """Poll until ``end_of`` sees an end; a failed read is retried, and only many in a row lose track."""
     deadline = time.monotonic() + tracking.limit_seconds
+    failures, last = 0, "no progress read yet"
     while True:
-        value = await read()
-        end = end_of(value)
-        if end is not None:
-            return end
-        report(describe(value))
+        try:
+            value = await read()
+        except BackendError as exc:  # the write was accepted: a failed progress read says nothing of its end
+            failures += 1
+            if failures >= tracking.read_failures:
+                return End(ItemState.UNKNOWN, f"lost track after {failures} failed progress reads: {exc.describe()}")
+            report(f"progress read failed ({exc.describe()}); trying again")
+        else:
+            failures = 0
+            end = end_of(value)
+            if end is not None:
+                return end
+            last = describe(value)
+            report(last)
         if time.monotonic() >= deadline:
-            return End(ItemState.UNKNOWN, f"no end seen in {tracking.limit_seconds:.0f} s: {describe(value)}")
+            return End(ItemState.UNKNOWN, f"no end seen in {tracking.limit_seconds:.0f} s: {last}")
         await asyncio.sleep(tracking.poll_seconds)
 
 

@@ -40,6 +40,7 @@ class MemoryNova:
         self.gate.set()
         self._lock = threading.Lock()
         self.evacuated: set[str] = set()
+        self.failing_reads = 0
 
     def _record(self, verb: str, target: str) -> WriteReceipt:
         recorded = [e for e in self.audit.entries() if e.target == target and e.outcome is Outcome.SENT]
@@ -75,6 +76,9 @@ class MemoryNova:
 
     def server_progress(self, instance_id: str, since: datetime | None = None) -> ServerProgress:
         self.reads[instance_id] = self.reads.get(instance_id, 0) + 1
+        if self.failing_reads > 0:
+            self.failing_reads -= 1
+            raise BackendError("c1", "Unexpected API Error.", status_code=500, request_id="req-read")
         if instance_id in self.evacuated and self.reads[instance_id] >= self.polls:
             return ServerProgress(instance_id, "ACTIVE", "active", None, "kvm2", None, "7", "done", "kvm2")
         return ServerProgress(instance_id, "REBUILD", "active", "rebuilding", "kvm1", None, "7", "pre-migrating", None)
@@ -236,4 +240,18 @@ async def test_stop_leaves_unsent_items_unsent(audit: AuditLog, tmp_path: Path) 
     await asyncio.wait_for(operation.finished.wait(), 5)
     assert [i.state for i in operation.items] == [ItemState.DONE] + [ItemState.STOPPED] * 3
     assert nova.sent == [("evacuate", "a")]
+    await runner.aclose()
+
+
+@in_loop
+async def test_failed_progress_reads_are_retried_and_only_many_lose_track(audit: AuditLog, tmp_path: Path) -> None:
+    nova = MemoryNova(audit, polls=3)
+    nova.failing_reads = 3
+    runner = _runner(nova, audit, tmp_path)
+    operation = await runner.run(_evacuation("a", force_down=False), fenced=True)
+    assert operation.ok, operation.summary()
+    nova.failing_reads = 100
+    lost = await runner.run(_evacuation("b", force_down=False), fenced=True)
+    assert lost.items[0].state is ItemState.UNKNOWN and "lost track" in lost.items[0].message
+    assert next(e for e in audit.entries() if e.target == "b").outcome is Outcome.SENT
     await runner.aclose()
