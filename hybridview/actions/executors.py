@@ -26,6 +26,7 @@ FAILED_EVACUATION = frozenset({"error", "failed", "cancelled"})
 
 @dataclass(frozen=True, slots=True)
 class Tracking:
+    first_poll_seconds: float = 0.5  # polls start fast and double up to poll_seconds
     poll_seconds: float = 2.0
     limit_seconds: float = 900.0  # no end seen in this long: the outcome is unknown
     read_failures: int = 5  # this many failed progress reads in a row: the outcome is unknown
@@ -109,6 +110,7 @@ async def poll_until(
     """Poll until ``end_of`` sees an end; a failed read is retried, and only many in a row lose track."""
     deadline = time.monotonic() + tracking.limit_seconds
     failures, last = 0, "no progress read yet"
+    pause = min(tracking.first_poll_seconds, tracking.poll_seconds)
     while True:
         try:
             value = await read()
@@ -126,7 +128,8 @@ async def poll_until(
             report(last)
         if time.monotonic() >= deadline:
             return End(ItemState.UNKNOWN, f"no end seen in {tracking.limit_seconds:.0f} s: {last}")
-        await asyncio.sleep(tracking.poll_seconds)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, tracking.poll_seconds)
 
 
 class Evacuate:

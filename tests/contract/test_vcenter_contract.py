@@ -1,19 +1,42 @@
 """One behavioural suite for every VCenterBackend: the demo estate and pyVmomi on VMware's simulator.
 
 Deliberate differences, all simulator limitations (tests/peers/vcsim/README.md):
-- vcsim has no vSphere HA (dasConfig empty), so HA flags are not compared.
+- vcsim has no vSphere HA agent, and its clusters start with dasConfig unset (HA off), so the
+  subjects' HA flags are not compared; set_cluster_ha sets the flag where a test needs it.
 - vcsim reports hosts' overallStatus gray while connected; health does not flag gray.
+
+Where govmomi 0.24.2's simulator alone differs from a real vCenter, our launcher makes it behave
+like one (README "Made faithful"); each difference has a vcsim-only test at the end of this module
+(the demo estate makes none of these calls):
+- A host that stops answering leaves its VMs runtime.connectionState "disconnected" (the simulator
+  left them "connected"): test_the_vms_of_a_host_that_stops_answering_are_disconnected.
+- UnregisterVM ("Remove from inventory") takes a poweredOn VM whose host does not answer (the
+  simulator refused any poweredOn VM): test_a_vm_whose_host_does_not_answer_can_be_removed.
+- RegisterVM_Task keeps the instanceUuid the .vmx holds (the simulator derived one from the path),
+  unless another VM has it: test_a_registered_vmx_keeps_its_instance_uuid and
+  test_a_registered_vmx_gets_a_new_instance_uuid_when_another_vm_has_it.
+- SearchIndex.FindAllByUuid answers (the simulator lacked it): test_find_all_by_uuid_finds_every_vm.
+- ReconfigVM_Task's changes reach WaitForUpdatesEx (the simulator applied them unannounced):
+  test_a_reconfigured_instance_uuid_reaches_the_change_feed.
+- A datastore lists every host that mounts it (the simulator listed the last host only, and left
+  multipleHostAccess unset): test_a_datastore_lists_every_host_that_mounts_it.
+- configurationEx.dasConfig.enabled can be set (ReconfigureComputeResource_Task ignores dasConfig
+  in the simulator): test_cluster_ha_follows_set_cluster_ha.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from collections.abc import Callable
+from typing import Any
 
 import pytest
+from pyVim.connect import Disconnect, SmartConnect
+from pyVim.task import WaitForTask
+from pyVmomi import vim
 
 from hybridview.core.correlation import correlate
 from hybridview.core.health import evaluate
@@ -28,7 +51,9 @@ from hybridview.core.model import (
     OpenStackSnapshot,
     VCenterSnapshot,
 )
-from tests.vcenters import Subject, sim_subject, vcsim_subject
+from hybridview.backends.vsphere import VSphereBackend
+from tests.peers.vcsim.fixture import VcsimPeer
+from tests.vcenters import VCSIM_PASSWORD, VCSIM_USER, Subject, sim_subject, vcsim_backend, vcsim_subject
 
 SUBJECTS: dict[str, Callable[[], AbstractContextManager[Subject]]] = {"sim": sim_subject, "vcsim": vcsim_subject}
 
@@ -40,7 +65,7 @@ def subject(request: pytest.FixtureRequest) -> Iterator[Subject]:
 
 
 def _estate(vc: VCenterSnapshot, nova: OpenStackSnapshot | None = None) -> Estate:
-    endpoints = (EndpointStatus(vc.vcenter, EndpointKind.VCENTER, True),)
+    endpoints: tuple[EndpointStatus, ...] = (EndpointStatus(vc.vcenter, EndpointKind.VCENTER, True),)
     if nova is not None:
         endpoints += (EndpointStatus(nova.cloud, EndpointKind.NOVA, True),)
     return Estate(openstack=(nova,) if nova else (), vcenters=(vc,), endpoints=endpoints)
@@ -121,3 +146,168 @@ def test_host_failure_arrives_through_the_change_feed(subject: Subject) -> None:
     assert elapsed < 2.0
     assert next(h for h in update.hosts if h.moref == host.moref).connection_state == "notResponding"
     assert backend.wait_for_updates(1.0) is None
+
+
+# --- the simulator made faithful (vcsim only) ------------------------------------------------
+
+
+@pytest.fixture
+def peer() -> Iterator[VcsimPeer]:
+    with VcsimPeer(clusters=1, hosts=3, vms=9, username=VCSIM_USER, password=VCSIM_PASSWORD) as running:
+        yield running
+
+
+@pytest.fixture
+def si(peer: VcsimPeer) -> Iterator[Any]:
+    """A plain pyVmomi client, to call the API as any vCenter client does."""
+    connection = SmartConnect(
+        host=peer.host, port=peer.port, user=VCSIM_USER, pwd=VCSIM_PASSWORD, sslContext=peer.ssl_context()
+    )
+    yield connection
+    Disconnect(connection)
+
+
+@pytest.fixture
+def backend(peer: VcsimPeer) -> Iterator[VSphereBackend]:
+    made = vcsim_backend(peer)
+    yield made
+    made.close()
+
+
+def _feed_until(backend: VSphereBackend, done: Callable[[VCenterSnapshot], bool], seconds: float = 5.0) -> None:
+    """Follow the change feed until a snapshot satisfies ``done``; fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        update = backend.wait_for_updates(1.0)
+        if update is not None and done(update):
+            return
+    pytest.fail(f"the change feed did not deliver it within {seconds:g} s")
+
+
+def _drained(backend: VSphereBackend) -> VSphereBackend:
+    backend.fetch()
+    while backend.wait_for_updates(1.0) is not None:
+        pass
+    return backend
+
+
+def _vm(si: Any, moref: str) -> Any:
+    return vim.VirtualMachine(moref, si._stub)
+
+
+def _another_host(peer: VcsimPeer, moref: str) -> str:
+    return str(next(h["moref"] for h in peer.list_hosts() if h["moref"] != moref))
+
+
+@pytest.mark.vcsim_peer
+def test_the_vms_of_a_host_that_stops_answering_are_disconnected(peer: VcsimPeer, backend: VSphereBackend) -> None:
+    host = peer.list_vms()[0]["host"]
+    on_host = {v["moref"] for v in peer.list_vms() if v["host"] == host}
+    _drained(backend)
+    peer.set_host_state(host, "notResponding")
+
+    def states(snap: VCenterSnapshot) -> set[tuple[str | None, str]]:
+        return {(v.connection_state, v.power_state) for v in snap.vms if v.moref in on_host}
+
+    # vCenter keeps the last power state it knew; the feed carries the change like any other.
+    _feed_until(backend, lambda snap: states(snap) == {("disconnected", "poweredOn")})
+    peer.set_host_state(host, "connected")
+    assert states(backend.fetch()) == {("connected", "poweredOn")}
+
+
+@pytest.mark.vcsim_peer
+def test_a_vm_whose_host_does_not_answer_can_be_removed(peer: VcsimPeer, si: Any) -> None:
+    vms = peer.list_vms()
+    dead = vms[0]
+    alive = next(v for v in vms if v["host"] != dead["host"])
+    content = si.RetrieveContent()
+    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
+    peer.set_host_state(dead["host"], "notResponding")
+    with pytest.raises(vim.fault.InvalidPowerState):  # a running VM of a host that answers: refused, as on vCenter
+        _vm(si, alive["moref"]).UnregisterVM()
+    _vm(si, dead["moref"]).UnregisterVM()
+    assert dead["moref"] not in {v["moref"] for v in peer.list_vms()}
+    listed = [vm._moId for vm in view.view]  # a view open before lists it no more, and nothing twice
+    assert sorted(listed) == sorted(v["moref"] for v in vms if v is not dead)
+
+
+def _unregister_and_register(peer: VcsimPeer, si: Any, row: dict[str, Any]) -> Any:
+    """What an operator does for a VM of a dead host: remove it from the inventory, register its .vmx elsewhere."""
+    vm = _vm(si, row["moref"])
+    folder, pool = vm.parent, vm.resourcePool
+    vm.UnregisterVM()
+    host = vim.HostSystem(_another_host(peer, row["host"]), si._stub)
+    task = folder.RegisterVM_Task(path=row["vmx_path"], name=row["name"], asTemplate=False, pool=pool, host=host)
+    WaitForTask(task)
+    return task.info.result
+
+
+@pytest.mark.vcsim_peer
+def test_a_registered_vmx_keeps_its_instance_uuid(peer: VcsimPeer, si: Any) -> None:
+    row = peer.list_vms()[0]
+    nova_id = str(uuid.uuid4())  # not the one the simulator derives from the path
+    peer.set_instance_uuid(row["moref"], nova_id)
+    peer.set_host_state(row["host"], "notResponding")
+    registered = _unregister_and_register(peer, si, row)
+    assert registered._moId != row["moref"]
+    assert registered.config.instanceUuid == nova_id
+
+
+@pytest.mark.vcsim_peer
+def test_a_registered_vmx_gets_a_new_instance_uuid_when_another_vm_has_it(peer: VcsimPeer, si: Any) -> None:
+    row, other = peer.list_vms()[:2]
+    nova_id = str(uuid.uuid4())
+    peer.set_instance_uuid(row["moref"], nova_id)
+    peer.set_host_state(row["host"], "notResponding")
+    vm = _vm(si, row["moref"])
+    folder, pool = vm.parent, vm.resourcePool
+    vm.UnregisterVM()
+    peer.set_instance_uuid(other["moref"], nova_id)  # taken meanwhile
+    host = vim.HostSystem(_another_host(peer, row["host"]), si._stub)
+    task = folder.RegisterVM_Task(path=row["vmx_path"], name=row["name"], asTemplate=False, pool=pool, host=host)
+    WaitForTask(task)
+    assert task.info.result.config.instanceUuid not in (nova_id, "")
+
+
+@pytest.mark.vcsim_peer
+def test_find_all_by_uuid_finds_every_vm(peer: VcsimPeer, si: Any) -> None:
+    first, second = peer.list_vms()[:2]
+    shared = str(uuid.uuid4())
+    for row in (first, second):
+        peer.set_instance_uuid(row["moref"], shared)
+    index = si.RetrieveContent().searchIndex
+    found = index.FindAllByUuid(uuid=shared, vmSearch=True, instanceUuid=True)
+    assert sorted(vm._moId for vm in found) == sorted((first["moref"], second["moref"]))
+    assert list(index.FindAllByUuid(uuid=str(uuid.uuid4()), vmSearch=True, instanceUuid=True)) == []
+    bios = _vm(si, first["moref"]).config.uuid
+    assert [vm._moId for vm in index.FindAllByUuid(uuid=bios, vmSearch=True)] == [first["moref"]]
+
+
+@pytest.mark.vcsim_peer
+def test_a_reconfigured_instance_uuid_reaches_the_change_feed(
+    peer: VcsimPeer, si: Any, backend: VSphereBackend
+) -> None:
+    moref = peer.list_vms()[0]["moref"]
+    _drained(backend)
+    nova_id = str(uuid.uuid4())
+    WaitForTask(_vm(si, moref).ReconfigVM_Task(spec=vim.vm.ConfigSpec(instanceUuid=nova_id)))
+    _feed_until(backend, lambda snap: any(v.moref == moref and v.instance_uuid == nova_id for v in snap.vms))
+
+
+@pytest.mark.vcsim_peer
+def test_a_datastore_lists_every_host_that_mounts_it(backend: VSphereBackend) -> None:
+    snap = backend.fetch()
+    (datastore,) = snap.datastores  # LocalDS_0, which every host of the datacenter mounts
+    assert set(datastore.host_morefs) == {h.moref for h in snap.hosts}
+    assert datastore.shared
+    assert all(vm.datastores == (datastore.moref,) for vm in snap.vms)
+
+
+@pytest.mark.vcsim_peer
+def test_cluster_ha_follows_set_cluster_ha(peer: VcsimPeer, backend: VSphereBackend) -> None:
+    (cluster,) = peer.list_clusters()
+    assert [c.ha_enabled for c in _drained(backend).fetch().clusters] == [False]  # the VPX model: dasConfig unset
+    peer.set_cluster_ha(cluster["name"], True)
+    _feed_until(backend, lambda snap: [c.ha_enabled for c in snap.clusters] == [True])
+    peer.set_cluster_ha(cluster["moref"], False)
+    assert [c.ha_enabled for c in backend.fetch().clusters] == [False]

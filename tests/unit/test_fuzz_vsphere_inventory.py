@@ -75,8 +75,10 @@ PYVMOMI: dict[str, list[dict[str, Any]]] = {
             "config.instanceUuid": "0b8a7a30-64c0-4d6c-a4a2-ccf3e7e5d7a1",
             "config.hardware.numCPU": 2,
             "config.hardware.memoryMB": 4096,
+            "config.files.vmPathName": "[shared-1] web-1/web-1.vmx",
             "runtime.host": vim.HostSystem("host-1"),
             "runtime.powerState": vim.VirtualMachine.PowerState.poweredOn,
+            "runtime.connectionState": vim.VirtualMachine.ConnectionState.disconnected,
             "datastore": [vim.Datastore("datastore-1")],
         },
         {"name": "template", "config.instanceUuid": None, "runtime.host": None, "datastore": []},
@@ -128,6 +130,48 @@ def test_the_seeds_are_what_convert_makes_of_real_values() -> None:
     snap = _snapshot({inv.CLUSTER: {"domain-c1": cluster}, inv.HOST: {"host-1": host}}).value
     assert snap.hosts[0].cluster_moref == "domain-c1"
     assert [a.name for a in snap.alarms] == ["alarm-7", "alarm-1"]
+
+
+def test_a_vms_files_and_connection_and_a_datastores_mounts_are_mapped() -> None:
+    web, template = SEEDS[inv.VM]
+    shared, local = SEEDS[inv.DATASTORE]
+    snap = _snapshot(
+        {
+            inv.VM: {"vm-1": web, "vm-2": template},
+            inv.DATASTORE: {"datastore-1": shared, "datastore-9": local},
+        }
+    ).value
+    vms = {vm.moref: vm for vm in snap.vms}
+    assert (vms["vm-1"].vmx_path, vms["vm-1"].connection_state) == ("[shared-1] web-1/web-1.vmx", "disconnected")
+    assert (vms["vm-2"].vmx_path, vms["vm-2"].connection_state) == (None, None)  # unset: not read
+    datastores = {ds.moref: ds for ds in snap.datastores}
+    assert (datastores["datastore-1"].host_morefs, datastores["datastore-1"].shared) == (("host-1", "host-2"), True)
+    assert (datastores["datastore-9"].host_morefs, datastores["datastore-9"].shared) == (("host-9",), False)
+
+
+def test_the_vm_properties_read_include_the_files_and_the_connection() -> None:
+    assert {"config.files.vmPathName", "runtime.connectionState"} <= set(inv.PROPERTIES[inv.VM])
+    assert "host" in inv.PROPERTIES[inv.DATASTORE]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "cause"),
+    [
+        ("config.files.vmPathName", 7, "VirtualMachine 'config.files.vmPathName' is not a string"),
+        ("runtime.connectionState", ["connected"], "VirtualMachine 'runtime.connectionState' is not a string"),
+        (
+            "config.files.vmPathName",
+            inv.Unconvertible("x"),
+            "VirtualMachine 'config.files.vmPathName' could not be read",
+        ),
+    ],
+)
+def test_a_vm_with_a_malformed_new_field_is_skipped_and_named(path: str, value: Any, cause: str) -> None:
+    web = {**SEEDS[inv.VM][0], path: value}
+    mapped = _snapshot({inv.VM: {"vm-1": web, "vm-2": SEEDS[inv.VM][1]}})
+    assert [vm.moref for vm in mapped.value.vms] == ["vm-2"]
+    (skip,) = map(parse_skip, mapped.warnings)
+    assert skip.cause.startswith(cause) and skip.names == ("vm-1",)
 
 
 def _snapshot(objects: dict[str, dict[str, inv.Props]]) -> Any:

@@ -3,8 +3,9 @@
 ``backend`` is the facade; ``session`` holds the password, TLS (CA or pinned
 thumbprint), login and renewal, ``reads`` the paged RetrievePropertiesEx reads, alarms
 and events, ``feed`` the WaitForUpdatesEx change feed, ``convert`` pyVmomi values ->
-plain values, ``inventory`` plain state -> core snapshot (no pyVmomi), ``errors``
-failures -> BackendError.
+plain values, ``inventory`` plain state -> core snapshot (no pyVmomi), ``actions`` the
+writes (restart a dead host's VM from its .vmx, find a VM), ``errors`` failures ->
+BackendError.
 """
 
 from hybridview.backends.vsphere.backend import VSphereBackend

@@ -2,6 +2,8 @@
 
 Full reads (reads.py) and the change feed (feed.py) meet in one InventoryState under
 one lock; a feed update that lands during a full read is replayed over what it read.
+Writes (actions.py) share the login, never that lock or the state: what they change
+reaches the state the way any change does, through the feed or the next full read.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from hybridview.backends.vsphere import feed, reads
+from hybridview.backends.base import VmPlacement, WriteReceipt
+from hybridview.backends.vsphere import actions, feed, reads
 from hybridview.backends.vsphere import inventory as inv
 from hybridview.backends.vsphere.convert import MANAGED_TYPES
 from hybridview.backends.vsphere.errors import translate_errors
@@ -32,12 +35,15 @@ class VSphereBackend:
         password: Callable[[VCenterConfig], str] = password_for,
         timeout_seconds: float = 30.0,
         page_size: int = PAGE_SIZE,
+        task_timeout_seconds: float = actions.TASK_TIMEOUT_SECONDS,
     ) -> None:
         self.config = config
         self._page_size = page_size
+        self._task_timeout = task_timeout_seconds
         self._sessions = SessionKeeper(config, password, timeout_seconds)
         self._state = inv.InventoryState()
         self._lock = threading.RLock()
+        self._write_lock = threading.Lock()  # one write at a time; reads and the feed go on beside it
         self._events: tuple[VSphereEvent, ...] = ()
         self._journal: list[PlainUpdate] | None = None
         self._events_read_at = 0.0
@@ -142,6 +148,31 @@ class VSphereBackend:
                     self._state.retain(kind, {moref for k, moref, _op, _v in plain if k == kind})
             if self._journal is not None:
                 self._journal.extend(plain)
+
+    # -- writes (actions.py) ----------------------------------------------------------------
+
+    def restart_vm(
+        self, vm_moref: str, *, vmx_path: str, name: str, instance_uuid: str | None, host_moref: str
+    ) -> WriteReceipt:
+        def restart(session: Session) -> WriteReceipt:
+            return actions.restart_vm(
+                session,
+                self.name,
+                vm_moref,
+                vmx_path=vmx_path,
+                name=name,
+                instance_uuid=instance_uuid,
+                host_moref=host_moref,
+                task_timeout=self._task_timeout,
+            )
+
+        with self._write_lock:  # a second restart of the same VM sees what the first did
+            return translate_errors(self.name, lambda: self._sessions.run(restart))
+
+    def find_vm(self, instance_uuid: str | None, vmx_path: str) -> VmPlacement | None:
+        return translate_errors(
+            self.name, lambda: self._sessions.run(lambda s: actions.find_vm(s, instance_uuid, vmx_path))
+        )
 
     def close(self) -> None:
         self._sessions.close()

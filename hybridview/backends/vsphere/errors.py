@@ -6,7 +6,7 @@ import http.client
 import re
 import ssl
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 from xml.parsers.expat import ExpatError
 
 from pyVmomi import vim, vmodl
@@ -56,6 +56,15 @@ def _translated(endpoint: str, call: Callable[[], T]) -> T:
         raise BackendError(endpoint, f"cannot reach vCenter: {exc.strerror or exc}") from exc
     except Exception as exc:  # pyVmomi raises bare Exceptions for HTTP and pinning failures
         raise BackendError(endpoint, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+
+
+def fault_text(fault: Any) -> str:
+    """A vSphere fault (a task's ``info.error`` too) as one line: its type, and its message if that says more."""
+    kind = type(fault).__name__.rsplit(".", 1)[-1]
+    message = " ".join(str(getattr(fault, "msg", None) or "").split())
+    if not message or message.lstrip("*").rsplit(".", 1)[-1] == kind:  # govmomi's simulator: "*types.NotFound"
+        return kind
+    return f"{kind}: {message}"
 
 
 _STATUS = re.compile(r"^(\d{3}) ?(.*)$")

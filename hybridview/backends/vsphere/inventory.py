@@ -51,8 +51,10 @@ PROPERTIES: Mapping[str, tuple[str, ...]] = {
         "config.instanceUuid",
         "config.hardware.numCPU",
         "config.hardware.memoryMB",
+        "config.files.vmPathName",
         "runtime.host",
         "runtime.powerState",
+        "runtime.connectionState",
         "datastore",
     ),
     DATASTORE: ("name", "summary.multipleHostAccess", "host"),
@@ -257,6 +259,8 @@ def _vm(vcenter: str, moref: str, p: Props) -> VirtualMachine:
         datastores=_morefs(p, "datastore", VM),
         vcpus=_count(p, "config.hardware.numCPU", VM),
         memory_mb=_count(p, "config.hardware.memoryMB", VM),
+        vmx_path=_text(p, "config.files.vmPathName", VM),
+        connection_state=_text(p, "runtime.connectionState", VM),
     )
 
 
@@ -264,7 +268,7 @@ def _datastore(vcenter: str, moref: str, p: Props) -> Datastore:
     mounts = _morefs(p, "host", DATASTORE)
     shared = _flag(p, "summary.multipleHostAccess", DATASTORE)
     name = _text(p, "name", DATASTORE) or moref
-    return Datastore(vcenter, moref, name, shared if shared is not None else len(mounts) > 1)
+    return Datastore(vcenter, moref, name, shared if shared is not None else len(mounts) > 1, host_morefs=mounts)
 
 
 def _alarms(kind: str, moref: str, p: Props, names: Mapping[str, str]) -> tuple[Alarm, ...]:

@@ -144,6 +144,21 @@ class VcsimPeer:
         """[{name, moref, hosts, vms}], sorted by name."""
         return list(self._command({"op": "list_clusters"})["clusters"])
 
+    def list_vms(self) -> list[dict[str, Any]]:
+        """[{name, moref, instance_uuid, host, power_state, connection_state, vmx_path}], sorted by name.
+
+        ``host`` is the moref of ``runtime.host``.
+        """
+        return list(self._command({"op": "list_vms"})["vms"])
+
+    def set_cluster_ha(self, cluster: str, enabled: bool) -> None:
+        """Set the cluster's (name or moref) configurationEx.dasConfig.enabled; only the flag, no HA agent."""
+        self._command({"op": "set_cluster_ha", "cluster": cluster, "enabled": enabled})
+
+    def set_instance_uuid(self, vm: str, instance_uuid: str) -> None:
+        """Give a VM (moref, or a name only it has) an instanceUuid, e.g. its Nova instance's id."""
+        self._command({"op": "set_instance_uuid", "vm": vm, "instance_uuid": instance_uuid})
+
     def terminate_sessions(self) -> int:
         """Terminate every client session; returns how many were dropped."""
         return int(self._command({"op": "terminate_sessions"})["terminated"])

@@ -241,3 +241,48 @@ def test_retrieve_after_termination_quirk(peer: VcsimPeer) -> None:
             pc.WaitForUpdatesEx("", None)
     finally:
         quiet_disconnect(client)
+
+
+def test_list_vms_matches_the_inventory(peer: VcsimPeer, si: vim.ServiceInstance) -> None:
+    vms = peer.list_vms()
+    assert len(vms) == 30 and [v["name"] for v in vms] == sorted(v["name"] for v in vms)
+    first = vms[0]
+    vm: Any = vim.VirtualMachine(first["moref"], si._stub)
+    assert (first["instance_uuid"], first["vmx_path"]) == (vm.config.instanceUuid, vm.config.files.vmPathName)
+    assert (first["host"], first["power_state"], first["connection_state"]) == (
+        vm.runtime.host._moId,
+        "poweredOn",
+        "connected",
+    )
+
+
+def test_set_instance_uuid_control_op(peer: VcsimPeer, si: vim.ServiceInstance) -> None:
+    row = peer.list_vms()[-1]
+    wanted = "5b2a1c3d-0000-4000-8000-00000000abcd"
+    peer.set_instance_uuid(row["name"], wanted)
+    vm: Any = vim.VirtualMachine(row["moref"], si._stub)
+    assert (vm.config.instanceUuid, vm.summary.config.instanceUuid) == (wanted, wanted)
+    with pytest.raises(VcsimPeerError, match="is not a UUID"):
+        peer.set_instance_uuid(row["moref"], "not-a-uuid")
+    with pytest.raises(VcsimPeerError, match="not found"):
+        peer.set_instance_uuid("no-such-vm", wanted)
+
+
+def test_set_cluster_ha_control_op(peer: VcsimPeer, si: vim.ServiceInstance) -> None:
+    cluster = peer.list_clusters()[0]
+    obj: Any = vim.ClusterComputeResource(cluster["moref"], si._stub)
+
+    def ha() -> Any:
+        return obj.configurationEx.dasConfig.enabled
+
+    assert ha() is None  # the VPX model leaves it unset
+    peer.set_cluster_ha(cluster["name"], True)
+    try:
+        assert ha() is True
+    finally:
+        peer.set_cluster_ha(cluster["moref"], False)
+    assert ha() is False
+    with pytest.raises(VcsimPeerError, match="not found"):
+        peer.set_cluster_ha("no-such-cluster", True)
+    with pytest.raises(VcsimPeerError, match='needs "enabled"'):
+        peer._command({"op": "set_cluster_ha", "cluster": cluster["name"]})

@@ -6,6 +6,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -23,12 +24,15 @@ import (
 	"log"
 	"math/big"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -37,6 +41,7 @@ import (
 	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
@@ -56,11 +61,13 @@ type certFiles struct {
 }
 
 type peer struct {
-	model  *simulator.Model
-	server *simulator.Server
-	certs  *certFiles
-	opts   options
-	out    *json.Encoder
+	model    *simulator.Model
+	server   *simulator.Server
+	certs    *certFiles
+	opts     options
+	out      *json.Encoder
+	listener *listener
+	hooks    *hooks
 }
 
 func parseFlags() options {
@@ -209,6 +216,11 @@ func (p *peer) start() (err error) {
 	if err := p.model.Create(); err != nil {
 		return fmt.Errorf("model create: %w", err)
 	}
+	listAllMounts()
+	// Both go in before the server exists, so no client's view or collector hears of them.
+	p.listener = newListener()
+	simulator.Map.AddHandler(p.listener)
+	p.hooks = newHooks()
 	svc := p.model.Service
 	svc.TLS = &tls.Config{Certificates: []tls.Certificate{p.certs.leaf}}
 	svc.Listen = &url.URL{Host: p.opts.listen}
@@ -216,6 +228,7 @@ func (p *peer) start() (err error) {
 		svc.Listen.User = url.UserPassword(p.opts.username, p.opts.password)
 	}
 	p.server = svc.NewServer()
+	p.frontSDK(svc)
 	return nil
 }
 
@@ -263,11 +276,28 @@ type clusterInfo struct {
 	VMs   int    `json:"vms"`
 }
 
+type vmInfo struct {
+	Name            string `json:"name"`
+	Moref           string `json:"moref"`
+	InstanceUUID    string `json:"instance_uuid"`
+	Host            string `json:"host"`
+	PowerState      string `json:"power_state"`
+	ConnectionState string `json:"connection_state"`
+	VmxPath         string `json:"vmx_path"`
+}
+
+func allVMs() []*simulator.VirtualMachine {
+	var vms []*simulator.VirtualMachine
+	for _, e := range simulator.Map.All("VirtualMachine") {
+		vms = append(vms, e.(*simulator.VirtualMachine))
+	}
+	return vms
+}
+
 // vmsPerHost counts VMs by runtime.host (HostSystem.vm can be stale).
 func vmsPerHost() map[string]int {
 	counts := map[string]int{}
-	for _, e := range simulator.Map.All("VirtualMachine") {
-		vm := e.(*simulator.VirtualMachine)
+	for _, vm := range allVMs() {
 		simulator.Map.WithLock(vm, func() {
 			if vm.Runtime.Host != nil {
 				counts[vm.Runtime.Host.Value]++
@@ -275,6 +305,38 @@ func vmsPerHost() map[string]int {
 		})
 	}
 	return counts
+}
+
+// vmsOn lists the VMs whose runtime.host is the host.
+func vmsOn(host types.ManagedObjectReference) []*simulator.VirtualMachine {
+	var on []*simulator.VirtualMachine
+	for _, vm := range allVMs() {
+		simulator.Map.WithLock(vm, func() {
+			if vm.Runtime.Host != nil && *vm.Runtime.Host == host {
+				on = append(on, vm)
+			}
+		})
+	}
+	return on
+}
+
+func vmInfos() []vmInfo {
+	infos := []vmInfo{}
+	for _, vm := range allVMs() {
+		simulator.Map.WithLock(vm, func() {
+			info := vmInfo{Name: vm.Name, Moref: vm.Self.Value, PowerState: string(vm.Runtime.PowerState),
+				ConnectionState: string(vm.Runtime.ConnectionState)}
+			if vm.Config != nil {
+				info.InstanceUUID, info.VmxPath = vm.Config.InstanceUuid, vm.Config.Files.VmPathName
+			}
+			if vm.Runtime.Host != nil {
+				info.Host = vm.Runtime.Host.Value
+			}
+			infos = append(infos, info)
+		})
+	}
+	sort.Slice(infos, func(i, j int) bool { return infos[i].Name < infos[j].Name })
+	return infos
 }
 
 func (p *peer) hostInfos() []hostInfo {
@@ -328,8 +390,40 @@ func findHost(key string) *simulator.HostSystem {
 	return nil
 }
 
+func findCluster(key string) *simulator.ClusterComputeResource {
+	for _, e := range simulator.Map.All("ClusterComputeResource") {
+		c := e.(*simulator.ClusterComputeResource)
+		if c.Name == key || c.Self.Value == key {
+			return c
+		}
+	}
+	return nil
+}
+
+// findVM takes a moref, or a name that only one VM has.
+func findVM(key string) (*simulator.VirtualMachine, error) {
+	var named []*simulator.VirtualMachine
+	for _, vm := range allVMs() {
+		if vm.Self.Value == key {
+			return vm, nil
+		}
+		if vm.Name == key {
+			named = append(named, vm)
+		}
+	}
+	switch len(named) {
+	case 0:
+		return nil, fmt.Errorf("vm %q not found", key)
+	case 1:
+		return named[0], nil
+	}
+	return nil, fmt.Errorf("%d VMs are named %q: use a moref", len(named), key)
+}
+
 // setHostState pushes the change through Map.Update so property collectors
-// and WaitForUpdatesEx filters see it.
+// and WaitForUpdatesEx filters see it. As on a real vCenter (and unlike the
+// simulator alone), the host's VMs follow: disconnected while it does not
+// answer, connected again when it does.
 func setHostState(key, state string) error {
 	cs := types.HostSystemConnectionState(state)
 	switch cs {
@@ -343,8 +437,10 @@ func setHostState(key, state string) error {
 		return fmt.Errorf("host %q not found", key)
 	}
 	status := types.ManagedEntityStatusGreen
+	vmState := types.VirtualMachineConnectionStateConnected
 	if cs != types.HostSystemConnectionStateConnected {
 		status = types.ManagedEntityStatusRed
+		vmState = types.VirtualMachineConnectionStateDisconnected
 	}
 	simulator.Map.WithLock(h, func() {
 		// summary.runtime is a pointer to runtime, so both stay consistent.
@@ -358,7 +454,388 @@ func setHostState(key, state string) error {
 			h.Summary.Runtime.ConnectionState = cs
 		}
 	})
+	// Not under the host's lock: the simulator locks a VM, then its host (UnregisterVM).
+	for _, vm := range vmsOn(h.Self) {
+		simulator.Map.WithLock(vm, func() {
+			// A VM's summary.runtime is a copy of its runtime, not a pointer: set both.
+			simulator.Map.Update(vm, []types.PropertyChange{
+				{Name: "runtime.connectionState", Val: vmState},
+				{Name: "summary.runtime.connectionState", Val: vmState},
+			})
+		})
+	}
 	return nil
+}
+
+// setClusterHA sets configurationEx.dasConfig.enabled (the VPX model leaves it unset, which reads
+// as HA off). It is only the flag: no HA agent restarts anything.
+func setClusterHA(key string, enabled *bool) error {
+	if enabled == nil {
+		return errors.New(`set_cluster_ha needs "enabled": true or false`)
+	}
+	c := findCluster(key)
+	if c == nil {
+		return fmt.Errorf("cluster %q not found", key)
+	}
+	var err error
+	simulator.Map.WithLock(c, func() {
+		config, ok := c.ConfigurationEx.(*types.ClusterConfigInfoEx)
+		if !ok {
+			err = fmt.Errorf("cluster %q has no ClusterConfigInfoEx", key)
+			return
+		}
+		config.DasConfig.Enabled = types.NewBool(*enabled)
+		// The whole property, so a filter on configurationEx (or below it) hears of the change.
+		simulator.Map.Update(c, []types.PropertyChange{{Name: "configurationEx", Val: config}})
+	})
+	return err
+}
+
+// setInstanceUUID gives a VM an instanceUuid (e.g. its Nova instance's id), seen by reads and feeds.
+func setInstanceUUID(key, id string) error {
+	if _, err := uuid.Parse(id); err != nil {
+		return fmt.Errorf("instance_uuid %q is not a UUID", id)
+	}
+	vm, err := findVM(key)
+	if err != nil {
+		return err
+	}
+	simulator.Map.WithLock(vm, func() {
+		simulator.Map.Update(vm, []types.PropertyChange{
+			{Name: "config.instanceUuid", Val: id},
+			{Name: "summary.config.instanceUuid", Val: id},
+		})
+	})
+	return nil
+}
+
+// ---- where the simulator alone differs from a real vCenter ------------------------------
+//
+// govmomi 0.24.2's simulator differs from a real vCenter in a few calls hybridview makes to
+// restart the VMs of a dead host (README "Made faithful"). The launcher fixes them with the
+// simulator's own extension points, never by changing the simulator's objects' types:
+//   - listener, a registry handler, sees every object change: it remembers a VM's
+//     instanceUuid when the VM leaves the inventory and gives it back when its .vmx is
+//     registered again, and tells WaitForUpdatesEx what ReconfigVM_Task changed.
+//   - hooks answer FindAllByUuid (missing) and UnregisterVM (refuses a VM of a dead host):
+//     frontSDK sends those calls to a hook object after the simulator's own session check.
+// (Map.Put of a wrapper over a live VM, the simulator's documented way to override a method,
+// makes every open ContainerView list that VM twice and keep a stale entry after it is
+// unregistered; a hook object is in no view.)
+
+const hookType = "HybridviewHook"
+
+// listener is a simulator.RegisterObject: the registry calls it on every put, update and remove.
+type listener struct {
+	self  types.ManagedObjectReference
+	mu    sync.Mutex
+	uuids map[string]string // .vmx path -> instanceUuid of the VM last removed from the inventory
+}
+
+func newListener() *listener {
+	return &listener{self: types.ManagedObjectReference{Type: hookType, Value: "listener"}, uuids: map[string]string{}}
+}
+
+func (l *listener) Reference() types.ManagedObjectReference { return l.self }
+
+func (l *listener) PutObject(mo.Reference) {}
+
+// RemoveObject runs before the registry drops the object, so the VM can still be read. A real
+// vCenter keeps the instanceUuid in the .vmx (vc.uuid); this map plays that part.
+func (l *listener) RemoveObject(ref types.ManagedObjectReference) {
+	if ref.Type != "VirtualMachine" {
+		return
+	}
+	vm, ok := simulator.Map.Get(ref).(*simulator.VirtualMachine)
+	if !ok || vm.Config == nil || vm.Config.InstanceUuid == "" {
+		return
+	}
+	if vm.EnvironmentBrowser.Value == "" {
+		return // a register that failed: the simulator drops the VM it had begun, which never held the .vmx
+	}
+	l.mu.Lock()
+	l.uuids[vm.Config.Files.VmPathName] = vm.Config.InstanceUuid
+	l.mu.Unlock()
+}
+
+// UpdateObject acts when a task ends well; it runs inside the call that ran the task, before
+// its answer leaves, with that call's object locked (so it locks nothing itself).
+func (l *listener) UpdateObject(obj mo.Reference, changes []types.PropertyChange) {
+	task, ok := obj.(*mo.Task)
+	if !ok || !succeeded(changes) {
+		return
+	}
+	switch task.Info.DescriptionId {
+	case "Folder.registerVm":
+		if ref, ok := task.Info.Result.(types.ManagedObjectReference); ok {
+			l.restoreInstanceUUID(ref)
+		}
+	case "VirtualMachine.reconfigVm":
+		if task.Info.Entity != nil {
+			announceConfig(*task.Info.Entity)
+		}
+	}
+}
+
+func succeeded(changes []types.PropertyChange) bool {
+	for _, c := range changes {
+		if c.Name == "info.state" && c.Val == types.TaskInfoStateSuccess {
+			return true
+		}
+	}
+	return false
+}
+
+// restoreInstanceUUID gives a newly registered VM the instanceUuid its .vmx held, where the
+// simulator derives one from the path. Like vCenter, it keeps the new one when another VM
+// has that instanceUuid already.
+func (l *listener) restoreInstanceUUID(ref types.ManagedObjectReference) {
+	vm, ok := simulator.Map.Get(ref).(*simulator.VirtualMachine)
+	if !ok || vm.Config == nil {
+		return
+	}
+	l.mu.Lock()
+	id := l.uuids[vm.Config.Files.VmPathName]
+	delete(l.uuids, vm.Config.Files.VmPathName) // the VM holds it now; it is remembered again when it leaves
+	l.mu.Unlock()
+	if id == "" || id == vm.Config.InstanceUuid {
+		return
+	}
+	for _, other := range allVMs() {
+		if other != vm && other.Config != nil && strings.EqualFold(other.Config.InstanceUuid, id) {
+			return
+		}
+	}
+	simulator.Map.Update(vm, []types.PropertyChange{
+		{Name: "config.instanceUuid", Val: id},
+		{Name: "summary.config.instanceUuid", Val: id},
+	})
+}
+
+// announceConfig tells collectors the config values a ReconfigVM_Task may have changed: the
+// simulator applies the spec in place, so only full reads saw them.
+func announceConfig(ref types.ManagedObjectReference) {
+	vm, ok := simulator.Map.Get(ref).(*simulator.VirtualMachine)
+	if !ok || vm.Config == nil {
+		return
+	}
+	simulator.Map.Update(vm, []types.PropertyChange{
+		{Name: "name", Val: vm.Name},
+		{Name: "config.name", Val: vm.Config.Name},
+		{Name: "config.instanceUuid", Val: vm.Config.InstanceUuid},
+		{Name: "summary.config.instanceUuid", Val: vm.Config.InstanceUuid},
+		{Name: "config.uuid", Val: vm.Config.Uuid},
+		{Name: "config.hardware.numCPU", Val: vm.Config.Hardware.NumCPU},
+		{Name: "config.hardware.memoryMB", Val: vm.Config.Hardware.MemoryMB},
+	})
+}
+
+// listAllMounts makes Datastore.host name every host that mounts the datastore. The VPX model
+// gives each datacenter one LocalDS_N that all its hosts mount (each host's "datastore" lists
+// it), but every host's CreateLocalDatastore replaced the object, so only the last host was
+// listed, and multipleHostAccess was unset. Runs before the server starts.
+func listAllMounts() {
+	mounts := map[types.ManagedObjectReference][]types.ManagedObjectReference{}
+	for _, e := range simulator.Map.All("HostSystem") {
+		h := e.(*simulator.HostSystem)
+		for _, ds := range h.Datastore {
+			mounts[ds] = append(mounts[ds], h.Self)
+		}
+	}
+	for _, e := range simulator.Map.All("Datastore") {
+		ds := e.(*simulator.Datastore)
+		hosts := mounts[ds.Self]
+		if len(hosts) == 0 {
+			continue
+		}
+		sort.Slice(hosts, func(i, j int) bool { return hosts[i].Value < hosts[j].Value })
+		ds.Host = nil
+		for _, h := range hosts {
+			ds.Host = append(ds.Host, types.DatastoreHostMount{Key: h, MountInfo: types.HostMountInfo{
+				AccessMode: string(types.HostMountModeReadWrite),
+				Mounted:    types.NewBool(true),
+				Accessible: types.NewBool(true),
+			}})
+		}
+		ds.Summary.MultipleHostAccess = types.NewBool(len(hosts) > 1)
+	}
+}
+
+// hooks hold one hook object per managed object whose calls the launcher answers.
+type hooks struct {
+	mu sync.Mutex
+}
+
+// newHooks makes the SearchIndex's hook at start, before any client listens.
+func newHooks() *hooks {
+	h := &hooks{}
+	si := simulator.Map.Get(vim25.ServiceInstance).(*simulator.ServiceInstance)
+	if si.Content.SearchIndex != nil {
+		h.hookFor(*si.Content.SearchIndex)
+	}
+	return h
+}
+
+// hook answers calls addressed to target; its moref is {HybridviewHook, "<type>:<value>"}. It
+// embeds an mo type first because the simulator's searches reflect over every registered object.
+type hook struct {
+	mo.ExtensibleManagedObject
+	target types.ManagedObjectReference
+}
+
+func (hs *hooks) hookFor(target types.ManagedObjectReference) types.ManagedObjectReference {
+	ref := types.ManagedObjectReference{Type: hookType, Value: target.Type + ":" + target.Value}
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	if simulator.Map.Get(ref) == nil {
+		h := &hook{target: target}
+		h.Self = ref
+		simulator.Map.Put(h)
+	}
+	return ref
+}
+
+// hooked says whether the launcher answers this call instead of the simulator.
+func hooked(method *simulator.Method) bool {
+	switch {
+	case method.Name == "FindAllByUuid" && method.This.Type == "SearchIndex":
+		return true
+	case method.Name == "UnregisterVM" && method.This.Type == "VirtualMachine":
+		return simulator.Map.Get(method.This) != nil // else the simulator's own "not found"
+	}
+	return false
+}
+
+var thisElement = regexp.MustCompile(`<(?:\w+:)?_this\b[^>]*>[^<]*</(?:\w+:)?_this>`)
+
+// retarget rewrites a hooked call's _this to its hook; any other body is returned as it is.
+func (hs *hooks) retarget(body []byte) []byte {
+	if !bytes.Contains(body, []byte("FindAllByUuid")) && !bytes.Contains(body, []byte("UnregisterVM")) {
+		return body
+	}
+	method, err := simulator.UnmarshalBody(types.TypeFunc(), body)
+	if err != nil || !hooked(method) {
+		return body
+	}
+	at := thisElement.FindIndex(body)
+	if at == nil {
+		return body
+	}
+	ref := hs.hookFor(method.This)
+	this := fmt.Sprintf(`<_this type="%s">%s</_this>`, ref.Type, ref.Value)
+	return append(append(append([]byte{}, body[:at[0]]...), this...), body[at[1]:]...)
+}
+
+// frontSDK puts retarget in front of the simulator's /sdk handler. A host-specific ServeMux
+// pattern wins over the plain "/sdk" one, and ServeMux takes new patterns while serving.
+func (p *peer) frontSDK(svc *simulator.Service) {
+	hostnames := map[string]bool{"127.0.0.1": true, "localhost": true, "::1": true}
+	if host, _, err := net.SplitHostPort(p.server.URL.Host); err == nil {
+		hostnames[host] = true
+	}
+	front := func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			body, err := ioutil.ReadAll(r.Body)
+			_ = r.Body.Close()
+			if err != nil {
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+			body = p.hooks.retarget(body)
+			r.Body, r.ContentLength = ioutil.NopCloser(bytes.NewReader(body)), int64(len(body))
+		}
+		svc.ServeSDK(w, r)
+	}
+	for host := range hostnames {
+		for _, path := range []string{simulator.Map.Path, simulator.Map.Path + "/vimService"} {
+			svc.ServeMux.HandleFunc(host+path, front)
+		}
+	}
+}
+
+// FindAllByUuid answers as a real vCenter does (the simulator has only FindByUuid): every VM
+// (vmSearch) or host with that BIOS uuid, or instanceUuid when asked, in the datacenter if given.
+func (h *hook) FindAllByUuid(ctx *simulator.Context, req *types.FindAllByUuid) soap.HasFault {
+	found := []types.ManagedObjectReference{}
+	byInstance := req.InstanceUuid != nil && *req.InstanceUuid
+	if req.VmSearch {
+		for _, vm := range allVMs() {
+			if vm.Config == nil {
+				continue
+			}
+			id := vm.Config.Uuid
+			if byInstance {
+				id = vm.Config.InstanceUuid
+			}
+			if strings.EqualFold(id, req.Uuid) && inDatacenter(vm.Self, req.Datacenter) {
+				found = append(found, vm.Self)
+			}
+		}
+	} else {
+		for _, e := range simulator.Map.All("HostSystem") {
+			host := e.(*simulator.HostSystem)
+			if host.Summary.Hardware != nil && strings.EqualFold(host.Summary.Hardware.Uuid, req.Uuid) &&
+				inDatacenter(host.Self, req.Datacenter) {
+				found = append(found, host.Self)
+			}
+		}
+	}
+	sort.Slice(found, func(i, j int) bool { return found[i].Value < found[j].Value })
+	return &methods.FindAllByUuidBody{Res: &types.FindAllByUuidResponse{Returnval: found}}
+}
+
+func inDatacenter(ref types.ManagedObjectReference, dc *types.ManagedObjectReference) bool {
+	if dc == nil {
+		return true
+	}
+	for {
+		e, ok := simulator.Map.Get(ref).(mo.Entity)
+		if !ok || e.Entity().Parent == nil {
+			return false
+		}
+		ref = *e.Entity().Parent
+		if ref == *dc {
+			return true
+		}
+	}
+}
+
+// UnregisterVM lets "Remove from inventory" take a VM whose host does not answer, as a real
+// vCenter does: its last known power state is still poweredOn, which the simulator refuses.
+// For that call only the simulator sees it poweredOff (the VM is gone when the call returns).
+func (h *hook) UnregisterVM(ctx *simulator.Context, req *types.UnregisterVM) soap.HasFault {
+	ref := h.target
+	vm, ok := simulator.Map.Get(ref).(*simulator.VirtualMachine)
+	if !ok {
+		fault := &types.ManagedObjectNotFound{Obj: ref}
+		return &methods.UnregisterVMBody{Fault_: simulator.Fault("managed object not found: "+ref.String(), fault)}
+	}
+	var res soap.HasFault
+	ctx.Caller = &ref // as the simulator's dispatcher does: the VM is locked here, not again inside
+	simulator.Map.WithLock(vm, func() {
+		lost := vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn && !hostAnswers(vm)
+		if lost {
+			vm.Runtime.PowerState = types.VirtualMachinePowerStatePoweredOff
+		}
+		res = vm.UnregisterVM(ctx, &types.UnregisterVM{This: ref})
+		if lost && res.Fault() != nil {
+			vm.Runtime.PowerState = types.VirtualMachinePowerStatePoweredOn
+		}
+	})
+	return res
+}
+
+func hostAnswers(vm *simulator.VirtualMachine) bool {
+	if vm.Runtime.Host == nil {
+		return false
+	}
+	host, ok := simulator.Map.Get(*vm.Runtime.Host).(*simulator.HostSystem)
+	if !ok {
+		return false
+	}
+	state := types.HostSystemConnectionStateConnected
+	simulator.Map.WithLock(host, func() { state = host.Runtime.ConnectionState })
+	return state == types.HostSystemConnectionStateConnected
 }
 
 // terminateSessions logs in over the API, terminates every other session
@@ -402,6 +879,10 @@ type command struct {
 	Op              string `json:"op"`
 	Host            string `json:"host"`
 	ConnectionState string `json:"connection_state"`
+	Cluster         string `json:"cluster"`
+	Enabled         *bool  `json:"enabled"`
+	VM              string `json:"vm"`
+	InstanceUUID    string `json:"instance_uuid"`
 }
 
 func fail(err error) map[string]interface{} {
@@ -420,6 +901,18 @@ func (p *peer) handle(line string) (map[string]interface{}, bool) {
 			return fail(err), true
 		}
 		return map[string]interface{}{"ok": true}, true
+	case "set_cluster_ha":
+		if err := setClusterHA(cmd.Cluster, cmd.Enabled); err != nil {
+			return fail(err), true
+		}
+		return map[string]interface{}{"ok": true}, true
+	case "set_instance_uuid":
+		if err := setInstanceUUID(cmd.VM, cmd.InstanceUUID); err != nil {
+			return fail(err), true
+		}
+		return map[string]interface{}{"ok": true}, true
+	case "list_vms":
+		return map[string]interface{}{"ok": true, "vms": vmInfos()}, true
 	case "list_hosts":
 		return map[string]interface{}{"ok": true, "hosts": p.hostInfos()}, true
 	case "list_clusters":
