@@ -1,6 +1,6 @@
 """Per verb: how a step is sent, how its end is followed, and how a retry learns that it already took effect.
 
-``send`` and ``already_done`` block (the runner calls them in its workers); ``track``
+``send`` and ``earlier_attempt`` block (the runner calls them in its workers); ``track``
 is a coroutine that polls through ``Offload`` until the item reaches a terminal state.
 """
 
@@ -39,13 +39,21 @@ class End:
     follow_up: Step | None = None  # a second write the item needs, sent and audited on its own
 
 
+@dataclass(frozen=True, slots=True)
+class Prior:
+    """What an endpoint shows of an earlier attempt of the same step."""
+
+    running: bool  # still in progress: follow it, send nothing
+    message: str
+
+
 class Executor(Protocol):
     @property
     def writes(self) -> type: ...
 
     def send(self, backend: Any, step: Step) -> WriteReceipt: ...
 
-    def already_done(self, backend: Any, step: Step) -> str | None: ...
+    def earlier_attempt(self, backend: Any, step: Step) -> Prior | None: ...
 
     async def track(
         self, backend: Any, step: Step, receipt: WriteReceipt, offload: Offload, report: Report, tracking: Tracking
@@ -63,7 +71,7 @@ class ServiceChange:
             return backend.set_forced_down(p["host"], bool(p["forced_down"]))
         return backend.set_service_enabled(p["host"], bool(p["enabled"]), p.get("reason"))
 
-    def already_done(self, backend: NovaWrites, step: Step) -> str | None:
+    def earlier_attempt(self, backend: NovaWrites, step: Step) -> Prior | None:
         return None  # setting a service state twice is harmless
 
     async def track(
@@ -141,11 +149,16 @@ class Evacuate:
             p["instance_id"], target_host=p.get("target_host"), on_shared_storage=p.get("on_shared_storage")
         )
 
-    def already_done(self, backend: NovaWrites, step: Step) -> str | None:
+    def earlier_attempt(self, backend: NovaWrites, step: Step) -> Prior | None:
         since = datetime.now(UTC) - timedelta(days=1)
         progress = backend.server_progress(step.parameters["instance_id"], since)
         end = evacuation_end(progress, step.parameters["source_host"])
-        return f"an earlier attempt took effect: {end.message}" if end and end.state is ItemState.DONE else None
+        if end is not None and end.state is ItemState.DONE:
+            return Prior(False, f"an earlier attempt took effect: {end.message}")
+        running = progress.evacuation_status not in (None, *DONE_EVACUATION, *FAILED_EVACUATION)
+        if end is None and (running or progress.task_state is not None):
+            return Prior(True, f"an earlier attempt is running: {describe_progress(progress)}")
+        return None
 
     async def track(
         self,
@@ -181,9 +194,11 @@ class StartServer:
     def send(self, backend: NovaWrites, step: Step) -> WriteReceipt:
         return backend.start_server(step.parameters["instance_id"])
 
-    def already_done(self, backend: NovaWrites, step: Step) -> str | None:
+    def earlier_attempt(self, backend: NovaWrites, step: Step) -> Prior | None:
         progress = backend.server_progress(step.parameters["instance_id"])
-        return "already ACTIVE" if progress.status == "ACTIVE" and progress.task_state is None else None
+        if progress.status == "ACTIVE" and progress.task_state is None:
+            return Prior(False, f"already ACTIVE on {progress.host}")
+        return Prior(True, "an earlier start is running") if progress.task_state == "powering-on" else None
 
     async def track(
         self,
@@ -225,14 +240,14 @@ class RestartVm:
             host_moref=p["host_moref"],
         )
 
-    def already_done(self, backend: VCenterWrites, step: Step) -> str | None:
+    def earlier_attempt(self, backend: VCenterWrites, step: Step) -> Prior | None:
         p = step.parameters
         found = backend.find_vm(p.get("instance_uuid"), p["vmx_path"])
         running = (
             found is not None and found.power_state == "poweredOn" and found.connection_state in (None, "connected")
         )
         if found is not None and running and found.moref != p["vm_moref"]:
-            return f"an earlier attempt took effect: {found.moref} runs on {found.host_moref}"
+            return Prior(False, f"an earlier attempt took effect: {found.moref} runs on {found.host_moref}")
         return None
 
     async def track(

@@ -18,11 +18,11 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-from hybridview.actions.audit import AuditLog, Outcome
+from hybridview.actions.audit import AuditEntry, AuditLog, Outcome
 from hybridview.actions.claims import Claims
-from hybridview.actions.executors import EXECUTORS, End, Tracking
+from hybridview.actions.executors import EXECUTORS, End, Prior, Tracking
 from hybridview.actions.operation import ItemState, Operation
-from hybridview.backends.base import BackendError
+from hybridview.backends.base import BackendError, WriteReceipt
 from hybridview.core.actions import ActionKey, Plan, Step, Verb
 from hybridview.service.tasks import describe_exception, spawn
 from hybridview.service.workers import Workers
@@ -139,10 +139,11 @@ class ActionRunner:
                 self.claims.release(item.step.key)
             operation.finished.set()
 
-    def _unfinished_keys(self) -> set[ActionKey]:
+    def _unfinished_keys(self) -> dict[ActionKey, AuditEntry]:
+        """Recent entries still "sent, outcome unknown" (a lost answer, a crash), by key."""
         since = datetime.now(UTC) - UNFINISHED_LOOKBACK
         return {
-            key
+            key: e
             for e in self.audit.entries(since=since)
             if e.outcome is Outcome.SENT
             for key in [_key_of(e.endpoint, e.verb, e.target)]
@@ -155,7 +156,7 @@ class ActionRunner:
                 operation.update(index, ItemState.STOPPED, why)
 
     async def _run_phase(
-        self, operation: Operation, members: list[tuple[int, Step]], unfinished: set[ActionKey]
+        self, operation: Operation, members: list[tuple[int, Step]], unfinished: dict[ActionKey, AuditEntry]
     ) -> None:
         gate = asyncio.Semaphore(operation.concurrency)
 
@@ -164,16 +165,18 @@ class ActionRunner:
                 if operation.items[index].state is not ItemState.QUEUED:
                     return  # stopped while it waited
                 check = step.key in self._retry_keys or step.key in unfinished
-                await self._run_item(operation, index, step, check)
+                await self._run_item(operation, index, step, check, unfinished.get(step.key))
 
         await asyncio.gather(*(one(i, s) for i, s in members))
 
-    async def _run_item(self, operation: Operation, index: int, step: Step, check_first: bool) -> None:
+    async def _run_item(
+        self, operation: Operation, index: int, step: Step, check_first: bool, open_entry: AuditEntry | None = None
+    ) -> None:
         operation.update(
             index, ItemState.SENDING, "checking whether an earlier attempt took effect" if check_first else "sending"
         )
         try:
-            end = await self._send_and_track(operation, index, step, check_first)
+            end = await self._send_and_track(operation, index, step, check_first, open_entry=open_entry)
             while end.follow_up is not None:
                 follow = end.follow_up
                 operation.update(index, ItemState.TRACKING, f"{end.message}; {follow.summary}")
@@ -186,20 +189,25 @@ class ActionRunner:
             self._retry_keys.discard(step.key)
 
     async def _send_and_track(
-        self, operation: Operation, index: int, step: Step, check_first: bool, prefix: str = ""
+        self,
+        operation: Operation,
+        index: int,
+        step: Step,
+        check_first: bool,
+        prefix: str = "",
+        open_entry: AuditEntry | None = None,
     ) -> End:
         executor = EXECUTORS[step.key.verb]
         backend: Any = self._writers[step.key.endpoint]
         lead = f"{prefix}; " if prefix else ""
         if check_first:
             try:
-                found = await self.offload(executor.already_done, backend, step)
+                prior = await self.offload(executor.earlier_attempt, backend, step)
             except BackendError as exc:
-                return End(
-                    ItemState.FAILED, f"{lead}could not check the earlier attempt, not sent again: {exc.describe()}"
-                )
-            if found:
-                return End(ItemState.DONE, lead + found)
+                why = f"{lead}could not check the earlier attempt, not sent again: {exc.describe()}"
+                return End(ItemState.FAILED, why)
+            if prior is not None:
+                return await self._follow_earlier(operation, index, step, prior, lead, open_entry)
         entry = await self.offload(
             self.audit.sent, step.key.endpoint, step.key.verb.value, step.key.target, step.parameters
         )
@@ -233,6 +241,36 @@ class ActionRunner:
                 )
             )
         return End(end.state, lead + end.message, end.follow_up)
+
+    async def _follow_earlier(
+        self, operation: Operation, index: int, step: Step, prior: Prior, lead: str, open_entry: AuditEntry | None
+    ) -> End:
+        """Nothing is sent: the earlier attempt is followed to its end, and its open audit entry completed."""
+        executor = EXECUTORS[step.key.verb]
+        end = End(ItemState.DONE, lead + prior.message)
+        if prior.running:
+            operation.update(index, ItemState.TRACKING, lead + prior.message)
+
+            def report(line: str) -> None:
+                operation.update(index, ItemState.TRACKING, lead + line)
+
+            backend: Any = self._writers[step.key.endpoint]
+            end = await executor.track(backend, step, WriteReceipt(None), self.offload, report, self.tracking)
+            end = End(end.state, lead + end.message, end.follow_up)
+        if open_entry is not None and end.state in (ItemState.DONE, ItemState.FAILED):
+            ok = end.state is ItemState.DONE
+            note = f"found by a later check: {end.message}"
+            await self.offload(
+                partial(
+                    self.audit.finished,
+                    open_entry,
+                    ok=ok,
+                    result=note if ok else None,
+                    error=None if ok else note,
+                    request_id=open_entry.request_id,
+                )
+            )
+        return end
 
     async def aclose(self) -> None:
         for operation in self.operations:

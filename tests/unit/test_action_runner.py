@@ -224,6 +224,8 @@ async def test_an_unfinished_audit_entry_from_a_crash_makes_the_next_attempt_che
     runner = _runner(nova, audit, tmp_path)
     operation = await runner.run(_evacuation("a", force_down=False), fenced=True)
     assert operation.ok and nova.sent == []
+    (entry,) = audit.entries()
+    assert entry.outcome is Outcome.DONE and "found by a later check" in (entry.result or "")
     await runner.aclose()
 
 
