@@ -1,4 +1,4 @@
-"""A deterministic, seeded, time-stepped hybrid estate: the built-in demo."""
+"""A deterministic, seeded, time-stepped hybrid estate that takes writes: the built-in demo."""
 
 from hybridview.sim.estate import SCENARIOS, SimEstate
 from hybridview.sim.layout import SimSize

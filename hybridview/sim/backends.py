@@ -1,18 +1,27 @@
-"""The simulated estate behind the same backend protocols as the real clouds."""
+"""The simulated estate behind the same backend protocols, reads and writes, as the real clouds."""
 
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
-from hybridview.backends.base import BackendError
+from hybridview.backends.base import BackendError, ServerProgress, VmPlacement, WriteReceipt
 from hybridview.core.model import OpenStackSnapshot, VCenterSnapshot
 from hybridview.sim.estate import SimEstate
 
 
+def _reachable(estate: SimEstate, endpoint: str) -> None:
+    if endpoint in estate.broken_endpoints:
+        raise BackendError(endpoint, "simulated outage: connection refused")
+
+
 class SimNovaBackend:
+    """One demo cloud: ``OpenStackBackend`` and ``NovaWrites``."""
+
     def __init__(self, estate: SimEstate, cloud: str) -> None:
         self._estate = estate
         self._cloud = cloud
+        self._writes = estate.nova_writes(cloud)
 
     @property
     def name(self) -> str:
@@ -24,20 +33,42 @@ class SimNovaBackend:
 
     def fetch(self) -> OpenStackSnapshot:
         self._estate.catch_up()
-        if self._cloud in self._estate.broken_endpoints:
-            raise BackendError(self._cloud, "simulated outage: connection refused")
+        _reachable(self._estate, self._cloud)
         return self._estate.openstack_snapshot(self._cloud)
+
+    def set_forced_down(self, host: str, forced_down: bool) -> WriteReceipt:
+        _reachable(self._estate, self._cloud)
+        return self._writes.set_forced_down(host, forced_down)
+
+    def set_service_enabled(self, host: str, enabled: bool, reason: str | None = None) -> WriteReceipt:
+        _reachable(self._estate, self._cloud)
+        return self._writes.set_service_enabled(host, enabled, reason)
+
+    def evacuate(self, instance_id: str, *, target_host: str | None, on_shared_storage: bool | None) -> WriteReceipt:
+        _reachable(self._estate, self._cloud)
+        return self._writes.evacuate(instance_id, target_host=target_host, on_shared_storage=on_shared_storage)
+
+    def start_server(self, instance_id: str) -> WriteReceipt:
+        _reachable(self._estate, self._cloud)
+        return self._writes.start_server(instance_id)
+
+    def server_progress(self, instance_id: str, since: datetime | None = None) -> ServerProgress:
+        _reachable(self._estate, self._cloud)
+        return self._writes.server_progress(instance_id, since)
 
     def close(self) -> None:
         return None
 
 
 class SimVCenterBackend:
+    """One demo vCenter: ``VCenterBackend`` and ``VCenterWrites``."""
+
     def __init__(self, estate: SimEstate, vcenter: str, poll_seconds: float = 0.1) -> None:
         self._estate = estate
         self._vcenter = vcenter
         self._poll_seconds = poll_seconds
         self._seen_version = -1
+        self._writes = estate.vcenter_writes(vcenter)
 
     @property
     def name(self) -> str:
@@ -49,19 +80,30 @@ class SimVCenterBackend:
 
     def fetch(self) -> VCenterSnapshot:
         self._estate.catch_up()
-        if self._vcenter in self._estate.broken_endpoints:
-            raise BackendError(self._vcenter, "simulated outage: connection refused")
-        self._seen_version = self._estate.version
+        _reachable(self._estate, self._vcenter)
+        self._seen_version = self._estate.version_of(self._vcenter)
         return self._estate.vcenter_snapshot(self._vcenter)
 
     def wait_for_updates(self, max_wait_seconds: float) -> VCenterSnapshot | None:
         deadline = time.monotonic() + max_wait_seconds
         while time.monotonic() < deadline:
             self._estate.catch_up()
-            if self._estate.version != self._seen_version:
+            if self._estate.version_of(self._vcenter) != self._seen_version:
                 return self.fetch()
             time.sleep(min(self._poll_seconds, max(0.0, deadline - time.monotonic())))
         return None
+
+    def restart_vm(
+        self, vm_moref: str, *, vmx_path: str, name: str, instance_uuid: str | None, host_moref: str
+    ) -> WriteReceipt:
+        _reachable(self._estate, self._vcenter)
+        return self._writes.restart_vm(
+            vm_moref, vmx_path=vmx_path, name=name, instance_uuid=instance_uuid, host_moref=host_moref
+        )
+
+    def find_vm(self, instance_uuid: str | None, vmx_path: str) -> VmPlacement | None:
+        _reachable(self._estate, self._vcenter)
+        return self._writes.find_vm(instance_uuid, vmx_path)
 
     def close(self) -> None:
         return None

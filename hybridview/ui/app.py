@@ -10,6 +10,9 @@ import sys
 from PySide6.QtCore import QSize, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
+from hybridview.actions.desk import ActionDesk
+from hybridview.actions.executors import Tracking
+from hybridview.config import audit_log_path
 from hybridview.service.monitor import EstateMonitor
 from hybridview.service.tasks import install_exception_hooks
 from hybridview.ui.bridge import MonitorBridge
@@ -47,9 +50,22 @@ def application() -> QApplication:
     return app
 
 
-def build_window(endpoints: Endpoints, note: str | None = None) -> tuple[MainWindow, MonitorBridge]:
+DEMO_TRACKING = Tracking(poll_seconds=0.5)  # the demo answers at once: follow its writes closely
+
+
+def build_window(
+    endpoints: Endpoints, note: str | None = None, *, tracking: Tracking | None = None
+) -> tuple[MainWindow, MonitorBridge]:
+    """The window over a monitor, and one action desk for every write it sends.
+
+    Closing the bridge (``aclose``) first stops the window's operations, then the monitor.
+    """
     bridge = MonitorBridge(EstateMonitor(endpoints))
-    window = MainWindow(bridge, note)
+    if tracking is None and endpoints.demo is not None:
+        tracking = DEMO_TRACKING
+    desk = ActionDesk(endpoints, audit_log_path(), tracking=tracking)
+    window = MainWindow(bridge, desk, note)
+    bridge.close_first(window.aclose_actions)
     return window, bridge
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal
@@ -53,7 +54,12 @@ class MonitorBridge(QObject):
         self._subscription: Subscription | None = None
         self._consumer: asyncio.Task[None] | None = None
         self._heap = HeapSettler(self)
+        self._closers: list[Callable[[], Awaitable[None]]] = []
         monitor.add_busy_listener(self.busy_changed.emit)
+
+    def close_first(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """Await ``closer`` at the start of ``aclose``, while the backends still answer (the window's actions)."""
+        self._closers.append(closer)
 
     @property
     def endpoints(self) -> Endpoints:
@@ -112,6 +118,12 @@ class MonitorBridge(QObject):
             self.fault_changed.emit(fault)
 
     async def aclose(self) -> None:
+        closers, self._closers = self._closers, []
+        for closer in closers:
+            try:
+                await closer()
+            except Exception:
+                log.exception("closing the window's actions failed")
         if self._subscription is not None:
             self._subscription.close()
         if self._consumer is not None:

@@ -1,4 +1,4 @@
-"""The window: Nova compute nodes on the left, vCenter clusters on the right."""
+"""The window: Nova compute nodes on the left, vCenter clusters on the right; Recovery and Audit tabs."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QSpinBox,
     QSplitter,
+    QTabWidget,
     QTextBrowser,
     QToolBar,
     QTreeView,
@@ -21,12 +22,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hybridview.actions.desk import ActionDesk
 from hybridview.core.health import Overall, Severity
 from hybridview.core.identity import ClusterRef, NodeRef, Ref
+from hybridview.ui.audit_view import AuditView
 from hybridview.ui.bridge import MonitorBridge
 from hybridview.views.details import details_html
 from hybridview.ui.icons import icon
 from hybridview.views.presentation import INSTANCE_COLUMNS, NOVA_COLUMNS, VCENTER_COLUMNS, Presentation, instance_rows
+from hybridview.ui.recovery_view import RecoveryCapture, RecoveryView, StagedRecovery
 from hybridview.ui.status_bar import EndpointStatusBar
 from hybridview.ui.tree_model import KEY_ROLE, DiffTreeModel, StagedChanges
 from hybridview.ui.widgets import fit_columns, pane, tree_view
@@ -40,6 +44,7 @@ class _Staged:
     selected: Ref | None  # the selection the instance pane and the details were made for
     instances: StagedChanges
     details: str
+    recovery: StagedRecovery | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,12 @@ class _Shown:
     instances: tuple[Row, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class _Captured:
+    shown: _Shown
+    recovery: RecoveryCapture
+
+
 class _Stager:
     """Stages a presentation's pane changes in the monitor's workers (see ``MonitorBridge.stager``)."""
 
@@ -60,12 +71,14 @@ class _Stager:
         self._nova = window.nova_model.factory
         self._vcenter = window.vcenter_model.factory
         self._instances = window.instance_model.factory
+        self._recovery = window.recovery.stager
 
     def capture(self) -> object:
-        return self._window.shown_after_steps
+        return _Captured(self._window.shown_after_steps, self._recovery.capture())
 
     def stage(self, presentation: Presentation, captured: object) -> object:
-        shown = captured if isinstance(captured, _Shown) else _Shown()
+        assert isinstance(captured, _Captured)
+        shown = captured.shown
         key = shown.selected
         instances = instance_rows(presentation, key) if key else ()
         return _Staged(
@@ -74,15 +87,19 @@ class _Stager:
             key,
             self._instances.stage(shown.instances, instances),
             details_html(presentation, key),
+            self._recovery.stage(presentation, captured.recovery),
         )
 
 
 class MainWindow(QMainWindow):
     presentation_shown = Signal(object)  # Presentation: every pane shows it
 
-    def __init__(self, controller: MonitorBridge, note: str | None = None) -> None:
+    def __init__(self, controller: MonitorBridge, desk: ActionDesk, note: str | None = None) -> None:
         super().__init__()
         self.controller = controller
+        self.desk = desk
+        self.recovery = RecoveryView(controller, desk)
+        self.audit = AuditView(controller, desk)
         self.setWindowTitle("hybridview")
         self.setWindowIcon(icon("hybridview"))
         self.nova_model = DiffTreeModel(NOVA_COLUMNS, icon, self)
@@ -156,7 +173,15 @@ class MainWindow(QMainWindow):
         vertical.addWidget(bottom)
         vertical.setStretchFactor(0, 3)
         vertical.setStretchFactor(1, 2)
-        layout.addWidget(vertical, 1)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(vertical, "Estate")
+        self.tabs.addTab(self.recovery, "Recovery")
+        self.tabs.addTab(self.audit, "Audit")
+        self.recovery.waiting_changed.connect(lambda n: self.tabs.setTabText(1, f"Recovery ({n})" if n else "Recovery"))
+        self.recovery.operation_finished.connect(lambda _op: self.audit.request_refresh())
+        self.tabs.currentChanged.connect(lambda i: self.audit.request_refresh() if i == 2 else None)
+        layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
     def _build_actions(self) -> None:
@@ -214,6 +239,7 @@ class MainWindow(QMainWindow):
             (
                 lambda: self.nova_model.apply(p.nova_rows, staged.nova if staged else None),
                 lambda: self.vcenter_model.apply(p.vcenter_rows, staged.vcenter if staged else None),
+                self.recovery.step(staged.recovery if staged else None),
                 lambda: self._show_rest(p, staged),
             )
         )
@@ -238,6 +264,7 @@ class MainWindow(QMainWindow):
         selected = self._selected_key
         if self._first:
             self._first = False
+            self.audit.request_refresh()
             failed = p.view.health.failed_hosts
             if failed:
                 self.select_key(failed[0].ref)
@@ -351,3 +378,9 @@ class MainWindow(QMainWindow):
         where = f" on {label.cells[0]}" if label else " — select a compute node, cluster or ESXi host"
         self.instance_title.setText(f"Instances / VMs{where} ({len(rows)})")
         self.details.setHtml(html)
+
+    async def aclose_actions(self) -> None:
+        """Before the monitor closes: stop following, then stop the desk's operations and its workers."""
+        await self.recovery.aclose()
+        await self.audit.aclose()
+        await self.desk.aclose()

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QAbstractItemModel, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTreeView, QVBoxLayout, QWidget
-
-from hybridview.ui.tree_model import DiffTreeModel
 
 # The trees' colours come from a palette, not the style sheet: a style-sheet rule on an item view
 # makes Qt draw every cell through the style-sheet engine, several times slower per paint.
@@ -20,7 +18,7 @@ TREE_COLOURS = {
 }
 
 
-def tree_view(model: DiffTreeModel, *, flat: bool = False) -> QTreeView:
+def tree_view(model: QAbstractItemModel, *, flat: bool = False) -> QTreeView:
     view = QTreeView()
     view.setModel(model)
     palette = view.palette()
@@ -55,6 +53,16 @@ def fit_columns(views: Sequence[QTreeView], column: int = 0) -> None:
     view.resizeColumnToContents(column)
     view.setColumnWidth(column, min(view.columnWidth(column), MAX_FITTED_COLUMN_PX))
     QTimer.singleShot(0, view, lambda: fit_columns(views, column + 1))
+
+
+def fit_small_table(view: QTreeView, minimum: Mapping[int, int] | None = None) -> None:
+    """Fit every column of a small table at once (capped like ``fit_columns``), then widen the
+    columns whose text arrives later (progress, reasons) to at least their ``minimum`` width.
+    """
+    for column in range(view.model().columnCount()):
+        view.resizeColumnToContents(column)
+        width = min(view.columnWidth(column), MAX_FITTED_COLUMN_PX)
+        view.setColumnWidth(column, max(width, (minimum or {}).get(column, 0)))
 
 
 def pane(title: str, body: QWidget) -> QWidget:

@@ -6,11 +6,13 @@ import asyncio
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from hybridview.config import AUDIT_LOG_ENV
 from hybridview.ui.app import GUI_SWITCH_INTERVAL_SECONDS
 from hybridview.ui.icons import style_sheet
 
@@ -53,3 +55,11 @@ def _no_leftover_workers() -> Iterator[None]:
     yield
     leftovers = [t.name for t in threading.enumerate() if t.name.startswith("hv-io")]
     assert not leftovers, f"worker threads left running: {leftovers}"
+
+
+@pytest.fixture(autouse=True)
+def audit_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every window writes its audit log (and its running-action locks) under the test's own directory."""
+    path = tmp_path / "audit" / "audit.jsonl"
+    monkeypatch.setenv(AUDIT_LOG_ENV, str(path))
+    return path

@@ -6,20 +6,24 @@ import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from hybridview.actions.executors import Tracking
 from hybridview.sim import SimSize
+from hybridview.sim.backends import demo_backends
 from hybridview.sim.estate import SimEstate
 from hybridview.ui.app import build_window
 from hybridview.views.presentation import Presentation
 from hybridview.service.wiring import Endpoints, demo_endpoints
 
+FAST_TRACKING = Tracking(poll_seconds=0.05, limit_seconds=60.0)  # follow the demo's writes closely
+
 
 class WindowHarness:
     """A real window over ``endpoints`` (the demo's, or real backends), auto-refresh off."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, endpoints: Endpoints) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, endpoints: Endpoints, tracking: Tracking | None = None) -> None:
         self.loop = loop
         self.endpoints = endpoints
-        self.window, self.controller = build_window(endpoints)
+        self.window, self.controller = build_window(endpoints, tracking=tracking)
         self.controller.set_auto_refresh(False)
         self.presentations: list[Presentation] = []
         self.window.presentation_shown.connect(self.presentations.append)
@@ -59,7 +63,7 @@ class WindowHarness:
         return self.wait_presentations(before + 1)
 
     def close(self) -> None:
-        self.run(self.controller.aclose())
+        self.run(self.controller.aclose())  # the window's actions first, then the monitor
         self.window.close()
 
 
@@ -68,6 +72,27 @@ def window_on(
     loop: asyncio.AbstractEventLoop, scenario: str, size: SimSize | None = None, tick_seconds: float = 3600.0
 ) -> Iterator[WindowHarness]:
     harness = WindowHarness.on_demo(loop, scenario, size, tick_seconds)
+    harness.window.resize(1600, 1000)
+    harness.window.show()
+    try:
+        harness.controller.start()
+        harness.wait_presentations(1)
+        yield harness
+    finally:
+        harness.close()
+
+
+def fast_demo(scenario: str, *, read_only: bool = False, evacuation_seconds: float = 0.4) -> Endpoints:
+    """The demo with quick writes (the default tick keeps vSphere HA still)."""
+    estate = SimEstate(scenario, tick_seconds=3600.0, evacuation_seconds=evacuation_seconds, restart_seconds=0.2)
+    nova, vcenters = demo_backends(estate)
+    return Endpoints(list(nova), list(vcenters), demo=estate, refresh_seconds=5.0, read_only=read_only)
+
+
+@contextmanager
+def window_over(loop: asyncio.AbstractEventLoop, endpoints: Endpoints) -> Iterator[WindowHarness]:
+    """A shown window over ``endpoints`` that follows its writes closely, after its first presentation."""
+    harness = WindowHarness(loop, endpoints, FAST_TRACKING)
     harness.window.resize(1600, 1000)
     harness.window.show()
     try:

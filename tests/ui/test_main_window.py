@@ -29,11 +29,11 @@ def test_failed_esxi_host_stands_out_and_is_selected(
     with window_on(qloop, "esxi-host-down") as h:
         w = h.window
         failed = h.presentations[-1].view.health.failed_hosts
-        assert [f.layer for f in failed] == ["esxi"]
+        assert [f.layer for f in failed] == ["esxi", "esxi"]  # a host of an HA cluster, and one without HA
         index = w.vcenter_model.index_of(failed[0].ref)
         assert index.data(SEVERITY_ROLE) == int(Severity.CRITICAL)
         assert w.vcenter_model.index(index.row(), 1, index.parent()).data() == "NOTRESPONDING"
-        assert "1 failed host" in w.alert.text() and failed[0].name in w.alert.text()
+        assert "2 failed host" in w.alert.text() and failed[0].name in w.alert.text()
         assert _current_key(w.vcenter_view) == failed[0].ref
         assert "What to do" in w.details.toHtml() and "vSphere HA" in w.details.toPlainText()
         assert w.instance_model.rowCount() > 0

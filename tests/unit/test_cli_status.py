@@ -58,8 +58,11 @@ def test_kvm_host_down_is_critical_with_nova_layer() -> None:
 def test_esxi_host_down_is_critical_with_esxi_layer() -> None:
     code, doc = status_json("--scenario", "esxi-host-down")  # --scenario implies --demo
     assert code == 2
-    (failed,) = doc["failed_hosts"]
-    assert failed["layer"] == "esxi"
+    ha_on, ha_off = doc["failed_hosts"]  # one host of an HA cluster, one of an HA-off cluster
+    assert {ha_on["layer"], ha_off["layer"]} == {"esxi"}
+    assert "HA is OFF" in ha_off["advice"] and "HA restarts" in ha_on["advice"]
+    assert doc["left_behind_vms"] and all(v["why"].startswith("vSphere HA is off") for v in doc["left_behind_vms"])
+    failed = ha_on
     assert failed["owner"] == "vc-east"
     assert failed["affected_instances"] > 0
     host = parse_ref(failed["ref"])

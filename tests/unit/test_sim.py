@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hybridview.backends.base import BackendError, OpenStackBackend, VCenterBackend
+from hybridview.backends.base import BackendError, NovaWrites, OpenStackBackend, VCenterBackend, VCenterWrites
 from hybridview.core.correlation import correlate
 from hybridview.core.health import Overall, evaluate
 from hybridview.core.identity import HostRef
@@ -32,11 +32,12 @@ def full_estate(sim: SimEstate) -> Estate:
     return Estate(os_snaps, vc_snaps, endpoints)
 
 
-EXPECTED = {
-    "healthy": (Overall.OK, set()),
-    "kvm-host-down": (Overall.CRITICAL, {"nova"}),
-    "esxi-host-down": (Overall.CRITICAL, {"esxi"}),
-    "vmware-proxy-down": (Overall.CRITICAL, {"nova"}),
+EXPECTED = {  # overall, the failed hosts' layers (one failed host each)
+    "healthy": (Overall.OK, []),
+    "kvm-host-down": (Overall.CRITICAL, ["nova"]),
+    "esxi-host-down": (Overall.CRITICAL, ["esxi", "esxi"]),  # one in an HA cluster, one in the HA-off cluster
+    "vmware-proxy-down": (Overall.CRITICAL, ["nova"]),
+    "evacuation-in-progress": (Overall.CRITICAL, ["nova"]),
 }
 
 
@@ -50,8 +51,7 @@ def test_every_scenario_evaluates_as_expected(scenario: str) -> None:
     report = evaluate(full_estate(sim))
     overall, layers = EXPECTED[scenario]
     assert report.overall is overall
-    assert {f.layer for f in report.failed_hosts} == layers
-    assert len(report.failed_hosts) == len(layers)
+    assert [f.layer for f in report.failed_hosts] == layers
     assert report.correlation.unmatched_vmware_nodes == ()
     if scenario == "vmware-proxy-down":
         (failed,) = report.failed_hosts
@@ -117,10 +117,12 @@ def test_every_instance_on_a_vmware_node_has_its_vm() -> None:
     assert any(vm.instance_uuid is None for vc in estate.vcenters for vm in vc.vms)
 
 
-def _failed_host(sim: SimEstate) -> tuple[str, str, str]:
+def _failed_host(sim: SimEstate, *, ha: bool = True) -> tuple[str, str, str]:
+    """The failed host of the HA cluster (or of the HA-off one) of esxi-host-down."""
     vc_name = sim.vcenter_names()[0]
     snap = sim.vcenter_snapshot(vc_name)
-    (host,) = [h for h in snap.hosts if h.connection_state == "notResponding"]
+    ha_on = {c.moref: c.ha_enabled for c in snap.clusters}
+    (host,) = [h for h in snap.hosts if h.connection_state == "notResponding" and ha_on[h.cluster_moref or ""] is ha]
     return vc_name, host.moref, host.cluster_moref or ""
 
 
@@ -130,13 +132,15 @@ def test_esxi_host_down_ha_restarts_vms_on_survivors() -> None:
     before = sim.vcenter_snapshot(vc_name)
     stranded = {vm.moref for vm in before.vms if vm.host_moref == failed}
     assert len(stranded) >= SimSize().vms_per_esxi_host
-    assert [e.kind for e in before.events] == ["HostNotRespondingEvent"]
+    assert [e.kind for e in before.events] == ["HostNotRespondingEvent"] * 2
+    assert {vm.connection_state for vm in before.vms if vm.moref in stranded} == {"disconnected"}
     assert before.clusters[[c.moref for c in before.clusters].index(cluster)].ha_enabled
 
     sim.advance(HA_RESTART_TICKS)
     after = sim.vcenter_snapshot(vc_name)
     survivors = {h.moref for h in after.hosts if h.cluster_moref == cluster and h.moref != failed}
     assert not [vm for vm in after.vms if vm.host_moref == failed]
+    assert {vm.connection_state for vm in after.vms if vm.moref in stranded} == {"connected"}
     moved = {vm.moref: vm.host_moref for vm in after.vms if vm.moref in stranded}
     assert set(moved.values()) <= survivors
     assert len(set(moved.values())) > 1  # spread over the survivors
@@ -151,8 +155,10 @@ def test_esxi_host_down_ha_restarts_vms_on_survivors() -> None:
     # vCenter VM count per host: the failed one reads 0 and evaluation agrees
     report = evaluate(full_estate(sim))
     assert report.vm_counts[HostRef(vc_name, failed)] == 0
-    # host stays failed; it is still reported
-    assert [f.layer for f in report.failed_hosts] == ["esxi"]
+    # host stays failed; it is still reported, as is the HA-off one, whose VMs nothing restarts
+    _, left_host, _ = _failed_host(sim, ha=False)
+    assert [f.ref for f in report.failed_hosts] == [HostRef(vc_name, failed), HostRef(vc_name, left_host)]
+    assert report.vm_counts[HostRef(vc_name, left_host)] == SimSize().vms_per_esxi_host + 1  # and an infra VM
 
 
 def test_esxi_host_down_restarts_gradually() -> None:
@@ -195,6 +201,8 @@ def test_backends_satisfy_the_protocols() -> None:
     assert [b.name for b in vcs] == sim.vcenter_names()
     assert all(isinstance(b, OpenStackBackend) for b in nova)
     assert all(isinstance(b, VCenterBackend) for b in vcs)
+    assert all(isinstance(b, NovaWrites) for b in nova)
+    assert all(isinstance(b, VCenterWrites) for b in vcs)
     assert nova[0].fetch().cloud == "demo-cloud"
     assert vcs[0].fetch().vcenter == sim.vcenter_names()[0]
 

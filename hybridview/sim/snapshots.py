@@ -1,0 +1,188 @@
+"""The demo state as the core's frozen snapshots, shaped as the real backends deliver them."""
+
+from __future__ import annotations
+
+from hybridview.core.model import (
+    Cluster,
+    ComputeNode,
+    ComputeService,
+    Datastore,
+    EsxiHost,
+    Instance,
+    Migration,
+    OpenStackSnapshot,
+    VCenterSnapshot,
+    VirtualMachine,
+)
+from hybridview.sim.layout import ESXI_CORES, ESXI_MEMORY_MB, SimHost, SimInstance, SimNode, SimVM
+from hybridview.sim.state import SimMigration, SimState, nova_time
+
+MICROVERSION = "2.100"  # what the demo clouds read and write at
+EVENTS_KEPT = 200
+HOST_BASE_MEMORY_MB = 16 * 1024  # what ESXi itself takes
+MHZ = 2600
+VM_STATE_POWER = {"active": 1, "stopped": 4, "error": 0}  # Nova's power states RUNNING, SHUTDOWN, NOSTATE
+
+
+def openstack_snapshot(state: SimState, cloud: str) -> OpenStackSnapshot:
+    nodes = state.nodes.get(cloud)
+    if not nodes:
+        raise KeyError(cloud)
+    heartbeat = nova_time(state.now())
+    return OpenStackSnapshot(
+        cloud,
+        state.now(),
+        tuple(_node(n) for n in nodes),
+        tuple(_service(n, heartbeat) for n in nodes),
+        tuple(map(_instance, state.instances[cloud])),
+        tuple(_migration(m) for m in state.migrations[cloud]),
+        MICROVERSION,
+        MICROVERSION,
+    )
+
+
+def vcenter_snapshot(state: SimState, name: str) -> VCenterSnapshot:
+    vc = next(v for v in state.layout.vcenters if v.name == name)
+    clusters = tuple(
+        Cluster(name, moref, cname, vc.ha_enabled[moref], True, vc.ha_enabled[moref], "dc-demo")
+        for moref, cname in vc.clusters.items()
+    )
+    hosts = state.hosts[name]
+    connection = {h.moref: "connected" if h.connection_state == "connected" else "disconnected" for h in hosts}
+    used: dict[str, int] = {}
+    for vm in state.vms[name]:
+        if vm.power_state == "poweredOn":
+            used[vm.host] = used.get(vm.host, 0) + vm.memory_mb
+    return VCenterSnapshot(
+        name,
+        vc.instance_uuid,
+        state.now(),
+        clusters,
+        tuple(_host(h, used.get(h.moref, 0)) for h in hosts),
+        tuple([_vm(vm, connection.get(vm.host, "disconnected")) for vm in state.vms[name]]),
+        tuple(Datastore(name, d.moref, d.name, d.shared, tuple(d.hosts)) for d in state.datastores[name]),
+        events=tuple(state.events[name][-EVENTS_KEPT:]),
+        version="8.0.2 (simulated)",
+    )
+
+
+def _node(n: SimNode) -> ComputeNode:
+    return ComputeNode(
+        n.cloud,
+        n.id,
+        n.hostname,
+        n.hypervisor_type,
+        n.service_host,
+        n.state,
+        n.status,
+        n.disabled_reason,
+        n.forced_down,
+        n.host_ip,
+        n.service_id,
+        n.vcpus,
+        n.vcpus_used,
+        n.memory_mb,
+        n.memory_mb_used,
+    )
+
+
+def _service(n: SimNode, heartbeat: str) -> ComputeService:
+    return ComputeService(
+        n.cloud,
+        n.service_id,
+        "nova-compute",
+        n.service_host,
+        "nova",
+        n.state,
+        n.status,
+        n.disabled_reason,
+        n.forced_down,
+        heartbeat if n.alive else (nova_time(n.died_at) if n.died_at else None),
+    )
+
+
+def _instance(i: SimInstance) -> Instance:
+    """Its last record while what can change of it has not: 30,000 records are costly to make."""
+    r = i.record
+    if r is not None and (r.vm_state, r.task_state, r.host, r.node) == (i.vm_state, i.task_state, i.host, i.node):
+        return r
+    r = i.record = Instance(
+        i.cloud,
+        i.id,
+        i.name,
+        i.project,
+        i.status,
+        i.vm_state,
+        i.task_state,
+        VM_STATE_POWER[i.vm_state],
+        i.host,
+        i.node,
+        i.flavor,
+        i.boot_from_volume,
+        "nova",
+    )
+    return r
+
+
+def _migration(m: SimMigration) -> Migration:
+    return Migration(
+        m.cloud,
+        m.id,
+        m.instance_id,
+        m.migration_type,
+        m.status,
+        m.source_compute,
+        m.dest_compute,
+        m.source_node,
+        m.dest_node,
+        nova_time(m.created_at),
+        nova_time(m.updated_at),
+    )
+
+
+def _host(h: SimHost, vm_memory_mb: int) -> EsxiHost:
+    connected = h.connection_state == "connected"
+    return EsxiHost(
+        h.vcenter,
+        h.moref,
+        h.name,
+        h.cluster,
+        h.connection_state,
+        "poweredOn" if connected else "unknown",
+        h.in_maintenance,
+        h.overall_status,
+        None,
+        ESXI_CORES * MHZ,
+        ESXI_CORES * MHZ * 5 // 16 if connected else None,
+        ESXI_MEMORY_MB,
+        HOST_BASE_MEMORY_MB + vm_memory_mb if connected else None,  # a dead host's quick stats are gone
+    )
+
+
+def _vm(vm: SimVM, state: str) -> VirtualMachine:
+    """Its last record while what can change of it has not (see ``_instance``); ``state``: its connection."""
+    r = vm.record
+    if (
+        r is not None
+        and r.moref == vm.moref
+        and r.host_moref == vm.host
+        and r.power_state == vm.power_state
+        and r.connection_state == state
+        and r.name == vm.name
+        and r.instance_uuid == vm.instance_uuid
+    ):
+        return r
+    r = vm.record = VirtualMachine(
+        vm.vcenter,
+        vm.moref,
+        vm.name,
+        vm.instance_uuid,
+        vm.host,
+        vm.power_state,
+        vm.datastores,
+        vm.vcpus,
+        vm.memory_mb,
+        vm.vmx_path,
+        state,
+    )
+    return r

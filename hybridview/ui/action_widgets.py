@@ -1,0 +1,83 @@
+"""The action dialogs' and the Recovery view's small parts: banners, item texts, the item table."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView
+
+from hybridview.actions.operation import ItemState, ItemStatus
+from hybridview.core.actions import Step
+from hybridview.ui.keyed_table import KeyedTableModel
+from hybridview.views.recovery_rows import Progress
+
+LEVELS = {
+    ItemState.FAILED: "failed",
+    ItemState.UNKNOWN: "failed",
+    ItemState.DONE: "done",
+    ItemState.SENDING: "running",
+    ItemState.TRACKING: "running",
+    ItemState.BLOCKED: "blocked",
+    ItemState.STOPPED: "blocked",
+}
+BANNER_STYLES = {
+    "critical": "background: #fdecea; color: #7f0000; border: 1px solid #e57373;",
+    "warning": "background: #fff8e1; color: #4e3600; border: 1px solid #ffca28;",
+    "ok": "background: #e8f5e9; color: #1b5e20; border: 1px solid #81c784;",
+    "info": "background: #e3f2fd; color: #0d3c61; border: 1px solid #90caf9;",
+}
+
+
+def banner(level: str = "info") -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    set_banner(label, "", level)
+    return label
+
+
+def set_banner(label: QLabel, text: str, level: str) -> None:
+    label.setText(text)
+    label.setStyleSheet(f"QLabel {{ {BANNER_STYLES[level]} border-radius: 3px; padding: 5px 8px; }}")
+    label.setVisible(bool(text))
+
+
+def item_text(item: ItemStatus) -> str:
+    return f"{item.state.value}: {item.message}" if item.message else item.state.value
+
+
+def progress_of(item: ItemStatus) -> Progress:
+    text = item_text(item) + (f" [request {item.request_id}]" if item.request_id else "")
+    return Progress(text, item.state.finished, item.state in (ItemState.FAILED, ItemState.UNKNOWN))
+
+
+def step_tooltip(step: Step) -> str:
+    lines = [step.summary]
+    if step.consequence:
+        lines.append(step.consequence)
+    if step.blocked_reason:
+        lines.append(f"not sent: {step.blocked_reason}")
+    return "\n".join(lines)
+
+
+REQUEST_ID_WIDTH = 290  # a Nova request id ("req-" and a UUID) in full
+
+
+def items_view(model: KeyedTableModel, widths: tuple[int, ...]) -> QTableView:
+    """The item columns at ``widths``, then Progress taking the room left, then the request id."""
+    view = QTableView()
+    view.setModel(model)
+    view.setWordWrap(True)
+    view.setAlternatingRowColors(True)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header = view.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setStretchLastSection(False)
+    header.setMinimumSectionSize(60)
+    for column, width in enumerate(widths):
+        view.setColumnWidth(column, width)
+    header.setSectionResizeMode(model.columnCount() - 2, QHeaderView.ResizeMode.Stretch)
+    view.setColumnWidth(model.columnCount() - 1, REQUEST_ID_WIDTH)
+    return view
