@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from hybridview.backends.base import OpenStackBackend, VCenterBackend
 from hybridview.config import Config
-from hybridview.core.model import StorageRules
+from hybridview.core.model import Storage, StorageRules
 from hybridview.core.identity import ClusterSelector
 from hybridview.sim import SimEstate, SimSize
 from hybridview.sim.backends import demo_backends
@@ -25,10 +25,15 @@ class Endpoints:
     action_concurrency: int = 3
 
 
+# What a demo operator declared: the failing hosts' local disks, the rest of one cloud on shared storage;
+# the other cloud declares nothing, so its storage stays unknown.
+DEMO_STORAGE: StorageRules = {"demo-cloud": (("kvm-1003", Storage.LOCAL), ("kvm-*", Storage.SHARED))}
+
+
 def demo_endpoints(scenario: str = "healthy", size: SimSize | None = None, tick_seconds: float = 5.0) -> Endpoints:
     estate = SimEstate(scenario, size=size, tick_seconds=tick_seconds)
     nova, vcenters = demo_backends(estate)
-    return Endpoints(list(nova), list(vcenters), demo=estate, refresh_seconds=5.0)
+    return Endpoints(list(nova), list(vcenters), demo=estate, refresh_seconds=5.0, storage_rules=DEMO_STORAGE)
 
 
 def configured_endpoints(config: Config) -> Endpoints:
