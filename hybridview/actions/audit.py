@@ -128,6 +128,11 @@ class AuditLog:
         )
         return done
 
+    def accepted(self, entry: AuditEntry, request_id: str | None) -> AuditEntry:
+        """The endpoint took the call (its request id or task key); the outcome is still to come."""
+        self._append({"event": "accepted", "id": entry.id, "request_id": request_id})
+        return replace(entry, request_id=request_id)
+
     def entries(self, since: datetime | None = None) -> list[AuditEntry]:
         """Every entry, oldest first; an unreadable line is skipped with a warning, never fatal."""
         folded: dict[str, AuditEntry] = {}
@@ -183,12 +188,15 @@ def _fold(folded: dict[str, AuditEntry], event: Mapping[str, Any]) -> None:
     entry = folded.get(event["id"])
     if entry is None:
         raise ValueError(f"outcome of unknown entry {event['id']}")
+    if kind == "accepted":
+        folded[entry.id] = replace(entry, request_id=event.get("request_id"))
+        return
     finished = event.get("finished_at")
     folded[entry.id] = replace(
         entry,
         outcome=Outcome(kind),
         finished_at=datetime.fromisoformat(finished) if finished else None,
-        request_id=event.get("request_id"),
+        request_id=event.get("request_id") or entry.request_id,
         result=event.get("result"),
         error=event.get("error"),
     )

@@ -45,6 +45,7 @@ class Prior:
 
     running: bool  # still in progress: follow it, send nothing
     message: str
+    follow_up: Step | None = None  # what the item still needs once the earlier attempt is done
 
 
 class Executor(Protocol):
@@ -154,7 +155,7 @@ class Evacuate:
         progress = backend.server_progress(step.parameters["instance_id"], since)
         end = evacuation_end(progress, step.parameters["source_host"])
         if end is not None and end.state is ItemState.DONE:
-            return Prior(False, f"an earlier attempt took effect: {end.message}")
+            return Prior(False, f"an earlier attempt took effect: {end.message}", _start_after(step, end))
         running = progress.evacuation_status not in (None, *DONE_EVACUATION, *FAILED_EVACUATION)
         if end is None and (running or progress.task_state is not None):
             return Prior(True, f"an earlier attempt is running: {describe_progress(progress)}")
@@ -177,15 +178,22 @@ class Evacuate:
             return progress
 
         end = await poll_until(read, lambda p: evacuation_end(p, source), describe_progress, report, tracking)
-        if end.state is ItemState.DONE and step.parameters.get("start_after") and end.message.startswith("SHUTOFF"):
-            start = Step(
-                ActionKey(step.key.endpoint, Verb.START_SERVER, instance_id),
-                f"start {step.label or instance_id}: Nova left it stopped after the evacuation",
-                {"instance_id": instance_id},
-                label=step.label,
-            )
-            return End(ItemState.DONE, end.message, follow_up=start)
-        return end
+        return End(end.state, end.message, _start_after(step, end))
+
+
+def _start_after(evacuation: Step, end: End) -> Step | None:
+    """The start an evacuation asked for, when Nova left the server stopped."""
+    if end.state is not ItemState.DONE or not evacuation.parameters.get("start_after"):
+        return None
+    if not end.message.startswith("SHUTOFF"):
+        return None
+    instance_id = evacuation.parameters["instance_id"]
+    return Step(
+        ActionKey(evacuation.key.endpoint, Verb.START_SERVER, instance_id),
+        f"start {evacuation.label or instance_id}: Nova left it stopped after the evacuation",
+        {"instance_id": instance_id},
+        label=evacuation.label,
+    )
 
 
 class StartServer:

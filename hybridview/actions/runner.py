@@ -222,6 +222,8 @@ class ActionRunner:
                 partial(self.audit.finished, entry, ok=False, error=exc.describe(), request_id=exc.request_id)
             )
             return End(ItemState.FAILED, lead + exc.describe())
+        if receipt.request_id:  # kept even if the end is never seen
+            entry = await self.offload(self.audit.accepted, entry, receipt.request_id)
         operation.update(index, ItemState.TRACKING, lead + "accepted", request_id=receipt.request_id)
 
         def report(line: str) -> None:
@@ -247,7 +249,7 @@ class ActionRunner:
     ) -> End:
         """Nothing is sent: the earlier attempt is followed to its end, and its open audit entry completed."""
         executor = EXECUTORS[step.key.verb]
-        end = End(ItemState.DONE, lead + prior.message)
+        end = End(ItemState.DONE, lead + prior.message, prior.follow_up)
         if prior.running:
             operation.update(index, ItemState.TRACKING, lead + prior.message)
 

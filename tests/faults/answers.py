@@ -11,7 +11,13 @@ from tests.faults.wire import Request, Response
 
 Answer = Callable[[Request], Response]
 
-REASONS = {401: "Unauthorized", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+REASONS = {
+    401: "Unauthorized",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 # Nova's faultwrap (500, 503) and keystonemiddleware (401), each behind Nova's request-id middleware.
 NOVA_ERRORS = {
     401: ("error", "The request you have made requires authentication."),

@@ -36,6 +36,8 @@ class Fault:
     """Matches requests by path prefix, a body substring (a SOAP method name, say) and/or a predicate.
 
     ``times`` limits how many requests it hits (None: until cleared); ``hits`` counts them.
+    ``forwarded`` (HANG and ANSWER only): the request goes on to the upstream first, which acts on it,
+    and its answer is then withheld or replaced: a write that took effect while its answer was lost.
     """
 
     kind: Kind
@@ -47,6 +49,7 @@ class Fault:
     answer: Answer | None = None
     rewrite: Rewrite | None = None
     rewrite_json: bool = True
+    forwarded: bool = False
     hits: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -65,12 +68,14 @@ class Fault:
         return cls(Kind.LATENCY, seconds=seconds, **match)
 
     @classmethod
-    def hang(cls, **match: Any) -> Fault:
-        return cls(Kind.HANG, **match)
+    def hang(cls, *, forwarded: bool = False, **match: Any) -> Fault:
+        """No answer until cleared; ``forwarded``: the upstream gets the request and answers, the client never hears."""
+        return cls(Kind.HANG, forwarded=forwarded, **match)
 
     @classmethod
-    def answering(cls, answer: Answer, **match: Any) -> Fault:
-        return cls(Kind.ANSWER, answer=answer, **match)
+    def answering(cls, answer: Answer, *, forwarded: bool = False, **match: Any) -> Fault:
+        """``answer`` in the upstream's place; ``forwarded``: after the upstream took the request (a gateway's 504)."""
+        return cls(Kind.ANSWER, answer=answer, forwarded=forwarded, **match)
 
     @classmethod
     def malformed(cls, **match: Any) -> Fault:
@@ -78,6 +83,7 @@ class Fault:
 
     @classmethod
     def truncated(cls, **match: Any) -> Fault:
+        """The upstream's answer (the request forwarded) cut off: half its body, or a promised body for an empty one."""
         return cls(Kind.TRUNCATE, **match)
 
     @classmethod
@@ -114,6 +120,16 @@ class Fault:
                 return False
             self.hits += 1
             return True
+
+
+def http(method: str, path: str, *, query: str | None = None) -> Predicate:
+    """Matches ``method`` on exactly ``path`` (no prefix), and ``query`` in the query string when given."""
+
+    def matches(request: Request) -> bool:
+        _, _, found = request.target.partition("?")
+        return request.method == method and request.path == path and (query is None or query in found)
+
+    return matches
 
 
 def soap_methods(*names: str) -> Predicate:

@@ -5,7 +5,8 @@ upstream allows). TLS, when asked for, ends at the proxy: it serves a leaf of it
 authority and speaks TLS or plain HTTP to the upstream. ``inject`` adds a fault, ``clear``
 removes them all (listening again, the original certificate back, hung requests dropped,
 delayed ones sent on at once);
-``count`` tells how many requests the proxy saw per path, or per SOAP method.
+``count`` tells how many requests the proxy saw per path, or per SOAP method, and ``exchanges``
+what became of each one: how many times it went on to the upstream, and what the client was answered.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import ssl
 import threading
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -26,6 +28,22 @@ from tests.faults.wire import Request, Response, WireError, header, read_request
 HANDSHAKE_SECONDS = 5.0
 ACCEPT_POLL_SECONDS = 0.2
 JOIN_SECONDS = 5.0
+PROMISED_BODY = 2  # a truncated empty answer declares this many bytes and sends none
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One request the proxy read, and what became of it."""
+
+    request: Request
+    forwarded: int = 0  # times it was sent on to the upstream (a stale kept-alive connection: twice)
+    status: int | None = None  # of the answer the client got, None when it got none
+    request_id: str | None = None  # x-openstack-request-id of that answer
+    cut: bool = False  # the answer's body was cut off
+
+    def answered(self, response: Response, *, cut: bool = False) -> None:
+        self.status, self.cut = response.status, cut
+        self.request_id = header(response.headers, "x-openstack-request-id")
 
 
 def _unblock(sock: socket.socket) -> None:
@@ -44,7 +62,7 @@ class _Upstream:
         self._sock: socket.socket | None = None
         self._reader: Any = None
 
-    def exchange(self, request: Request) -> Response:
+    def exchange(self, request: Request, record: Exchange) -> Response:
         data = request.encode(self._proxy.forwarded_headers)
         for attempt in range(2):
             fresh = self._sock is None
@@ -53,6 +71,7 @@ class _Upstream:
                 self._reader = self._sock.makefile("rb")
             try:
                 self._sock.sendall(data)
+                record.forwarded += 1  # the upstream may act on it from here on
                 response = read_response(self._reader, request.method)
             except (OSError, WireError):
                 self.close()
@@ -100,6 +119,7 @@ class FaultProxy:
         self._listening: tuple[socket.socket, threading.Event, threading.Thread] | None = None
         self._port = 0
         self.request_ids: list[str] = []  # of the error answers the proxy made up, in order
+        self.exchanges: list[Exchange] = []  # every request, in the order they were read
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -175,11 +195,13 @@ class FaultProxy:
         with self._lock:
             return dict(self._counts)
 
-    def _take(self, request: Request) -> Fault | None:
+    def _take(self, request: Request) -> tuple[Fault | None, Exchange]:
+        record = Exchange(request)
         with self._lock:
             self._counts[request.soap_method or request.path] += 1
+            self.exchanges.append(record)
             faults = list(self._faults)
-        return next((f for f in faults if f.take(request)), None)
+        return next((f for f in faults if f.take(request)), None), record
 
     # -- listening -------------------------------------------------------------------------
 
@@ -282,29 +304,43 @@ class FaultProxy:
         """Answer one request, faulted or not; False when the connection must end."""
         with self._lock:
             release = self._release  # set by clear() and close(); taken first, so a fault cleared meanwhile ends
-        fault = self._take(request)
+        fault, record = self._take(request)
         kind = fault.kind if fault is not None else None
-        if kind is Kind.HANG:
+        forwarded = fault is not None and fault.forwarded
+        if kind is Kind.HANG and not forwarded:
             release.wait()
             return False
         if fault is not None and kind is Kind.LATENCY and release.wait(fault.seconds) and self._closing.is_set():
             return False  # a cleared delay ends at once, and the request goes on
-        if fault is not None and fault.answer is not None:
-            response = fault.answer(request)
-            rid = header(response.headers, "x-openstack-request-id")
-            if rid:
-                with self._lock:
-                    self.request_ids.append(rid)
+        if fault is not None and fault.answer is not None and not forwarded:
+            response = self._made_up(fault, request)
         else:
-            response = upstream.exchange(request)
+            response = upstream.exchange(request, record)
+            if kind is Kind.HANG:  # the upstream took it and answered; the client never hears
+                release.wait()
+                return False
+            if fault is not None and fault.answer is not None:  # a gateway that gave up waiting for that answer
+                response = self._made_up(fault, request)
         if kind is Kind.MALFORMED:
             response = response.with_body(malformed_body(request))
         elif kind is Kind.TRUNCATE:
             full = len(response.body)
-            client.sendall(response.with_body(response.body[: full // 2]).encode(declared_length=full))
+            cut = response.with_body(response.body[: full // 2])
+            record.answered(cut, cut=True)
+            client.sendall(cut.encode(declared_length=full or PROMISED_BODY))
             return False
         elif fault is not None and fault.rewrite is not None:
             response = response.with_body(fault.rewritten(response.body))
         close = request.wants_close
+        record.answered(response)
         client.sendall(response.encode(close=close))
         return not close
+
+    def _made_up(self, fault: Fault, request: Request) -> Response:
+        assert fault.answer is not None
+        response = fault.answer(request)
+        rid = header(response.headers, "x-openstack-request-id")
+        if rid:
+            with self._lock:
+                self.request_ids.append(rid)
+        return response

@@ -1,7 +1,7 @@
-"""The README's fault-matrix table, written from what the matrix observed.
+"""The README's fault-matrix tables (reads, and Nova writes), written from what the matrices observed.
 
 Error texts are normalized (ports, request ids, UUIDs, thumbprints, byte counts, morefs) and
-shortened, so the table is the same on every run.
+shortened, so the tables are the same on every run.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BEGIN, END = "<!-- fault-matrix:begin -->", "<!-- fault-matrix:end -->"
+WRITE_BEGIN, WRITE_END = "<!-- write-fault-matrix:begin -->", "<!-- write-fault-matrix:end -->"
 UPDATE_VARIABLE = "HYBRIDVIEW_UPDATE_FAULT_TABLE"
 MAX_TEXT = 160  # a longer text keeps its start and its end (the request id, the record)
 TAIL = 40
@@ -29,6 +30,8 @@ _RULES = [
     (re.compile(r"\d+ bytes read, \d+ more expected"), "N bytes read, N more expected"),
     (re.compile(r"\bvm-\d+\b"), "vm-N"),  # which VM the tamper spoils depends on the simulator's order
 ]
+# Where Nova's scheduler puts an evacuated server varies from run to run.
+_HOST = re.compile(r"\bhost\d+\b")
 
 
 def normalize(text: str) -> str:
@@ -51,6 +54,36 @@ class Outcome:
     recovered: str  # "yes" or "NO"
 
 
+def normalize_hosts(text: str) -> str:
+    """``normalize``, and compute host names as ``hostN`` (the scheduler's choice)."""
+    return normalize(_HOST.sub("hostN", text))
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOutcome:
+    """One row of the write table."""
+
+    call: str  # the write and its HTTP call
+    fault: str
+    item: str  # the item's final state and message, as the operator reads it
+    audit: str  # the audit log's entries after the faulted run
+    writes: str  # write requests the proxy saw / those that reached Nova, per call
+    after: str  # what a retry did once the fault cleared, or "—"
+    expected: str  # "yes", or "NO" and the known bug
+
+
+def render_writes(outcomes: list[WriteOutcome]) -> str:
+    lines = [
+        "| write | fault | the item ends (what the operator reads) | audit log | "
+        "write requests seen / reached Nova | retry after the fault clears | as the row expects |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for o in outcomes:
+        cells = (o.call, o.fault, f"`{o.item}`", o.audit, o.writes, o.after, o.expected)
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines)
+
+
 def render(outcomes: list[Outcome]) -> str:
     lines = [
         "| peer | fault | what the operator sees after the faulted refresh | stale data never shown healthy "
@@ -63,33 +96,38 @@ def render(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
-def _block(text: str) -> tuple[int, int]:
-    start, end = text.find(BEGIN), text.find(END)
+Markers = tuple[str, str]
+
+
+def _block(text: str, markers: Markers = (BEGIN, END)) -> tuple[int, int]:
+    begin, end_marker = markers
+    start, end = text.find(begin), text.find(end_marker)
     if start < 0 or end < start:
-        raise AssertionError(f"README.md has no {BEGIN} … {END} block")
-    return start + len(BEGIN), end
+        raise AssertionError(f"README.md has no {begin} … {end_marker} block")
+    return start + len(begin), end
 
 
-def readme_table(readme: Path = README) -> str:
+def readme_table(readme: Path = README, markers: Markers = (BEGIN, END)) -> str:
     text = readme.read_text()
-    start, end = _block(text)
+    start, end = _block(text, markers)
     return text[start:end].strip("\n")
 
 
-def write_readme_table(table: str, readme: Path = README) -> None:
+def write_readme_table(table: str, readme: Path = README, markers: Markers = (BEGIN, END)) -> None:
     text = readme.read_text()
-    start, end = _block(text)
+    start, end = _block(text, markers)
     readme.write_text(text[:start] + "\n" + table + "\n" + text[end:])
 
 
-def check_readme(table: str, readme: Path = README) -> None:
+def check_readme(table: str, readme: Path = README, markers: Markers = (BEGIN, END)) -> None:
     """Rewrite the README's block when asked to; otherwise it must already say exactly this."""
     if os.environ.get(UPDATE_VARIABLE) == "1":
-        write_readme_table(table, readme)
+        write_readme_table(table, readme, markers)
         return
-    current = readme_table(readme)
+    current = readme_table(readme, markers)
     if current != table:
+        what = "write-fault matrix" if markers[0] == WRITE_BEGIN else "fault matrix"
         raise AssertionError(
-            f"README.md's fault matrix differs from what the tests observed; rerun with {UPDATE_VARIABLE}=1 "
+            f"README.md's {what} differs from what the tests observed; rerun with {UPDATE_VARIABLE}=1 "
             f"to rewrite it.\n--- README.md\n{current}\n--- observed\n{table}"
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -71,8 +72,9 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
 def _run(cloud: Cloud, *args: str) -> tuple[int, str, str]:
     env = {**os.environ, "HYBRIDVIEW_AUDIT_LOG": str(cloud.audit)}
     env.pop("HYBRIDVIEW_CONFIG", None)
+    config = () if args[0] == "audit" else ("--config", str(cloud.config))  # the audit reads only its log
     done = subprocess.run(
-        [sys.executable, "-m", "hybridview.cli", *args, "--config", str(cloud.config)],
+        [sys.executable, "-m", "hybridview.cli", *args, *config],
         capture_output=True,
         text=True,
         env=env,
@@ -113,7 +115,55 @@ def test_3_without_the_fencing_acknowledgement_nothing_is_sent(cloud: Cloud) -> 
     assert not any(s.forced_down for s in cloud.read().services)
 
 
-def test_4_fenced_and_forced_down_every_instance_lands_elsewhere(cloud: Cloud) -> None:
+def _spawn(cloud: Cloud, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "HYBRIDVIEW_AUDIT_LOG": str(cloud.audit)}
+    env.pop("HYBRIDVIEW_CONFIG", None)
+    command = [sys.executable, "-m", "hybridview.cli", *args, "--config", str(cloud.config)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _sent(cloud: Cloud, target: str) -> list[dict[str, Any]]:
+    return [
+        e for e in cloud.audit_events() if e["event"] == "sent" and e["verb"] == "evacuate" and e["target"] == target
+    ]
+
+
+def test_4a_two_evacuations_of_the_same_instance_at_once_send_one(cloud: Cloud) -> None:
+    first = cloud.servers[0]
+    args = ("evacuate", "--host", VICTIM, "--instance", first, "--i-have-fenced", "--start-after")
+    runs = [_spawn(cloud, *args), _spawn(cloud, *args)]
+    results = [(run.returncode, out[1]) for run in runs for out in [run.communicate(timeout=120)]]
+    assert sorted(code for code, _ in results) == [0, 2], results
+    refused = next(err for code, err in results if code == 2)
+    # refused before any write, whichever moment the second one planned at: held, moving, or moved
+    assert any(why in refused for why in ("already running", "task state rebuilding", "not on host1")), refused
+    assert [m.instance_id for m in cloud.evacuations()] == [first]
+    assert len(_sent(cloud, first)) == 1
+
+
+def test_4b_a_process_killed_after_sending_leaves_an_open_entry_and_the_next_run_checks_first(cloud: Cloud) -> None:
+    victim = cloud.servers[1]
+    run = _spawn(cloud, "evacuate", "--host", VICTIM, "--instance", victim, "--i-have-fenced", "--start-after")
+    deadline = time.monotonic() + 60
+    while not _sent(cloud, victim) and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.005)
+    run.send_signal(signal.SIGKILL)
+    run.communicate(timeout=30)
+    (entry,) = _sent(cloud, victim)
+    code, out, _err = _run(cloud, "audit", "--json")
+    shown = [json.loads(line) for line in out.splitlines()]
+    assert next(e for e in shown if e["id"] == entry["id"])["outcome"] == "sent, outcome unknown"
+    code, out, err = _run(cloud, "evacuate", "--host", VICTIM, "--instance", victim, "--i-have-fenced", "--start-after")
+    assert code == 0, out + err
+    assert [m.instance_id for m in cloud.evacuations()].count(victim) == 1  # never twice
+    if len(_sent(cloud, victim)) == 1:  # the kill came after the call: the next run found it and sent nothing
+        assert "earlier attempt" in out + err
+        code, out, _err = _run(cloud, "audit", "--json")
+        shown = [json.loads(line) for line in out.splitlines()]
+        assert next(e for e in shown if e["id"] == entry["id"])["outcome"] == "done"
+
+
+def test_4c_fenced_and_forced_down_every_instance_lands_elsewhere(cloud: Cloud) -> None:
     started = time.monotonic()
     code, out, err = _run(
         cloud, "evacuate", "--host", VICTIM, "--i-have-fenced", "--force-down", "--start-after", "--json"
@@ -128,12 +178,13 @@ def test_4_fenced_and_forced_down_every_instance_lands_elsewhere(cloud: Cloud) -
     assert all(servers[i].status == "ACTIVE" for i in cloud.servers)  # arrived SHUTOFF at 2.95+, started after
     per_instance = [m.instance_id for m in cloud.evacuations()]
     assert sorted(per_instance) == sorted(cloud.servers)  # one evacuation record per instance
-    entries = [e for e in cloud.audit_events() if e["event"] == "sent" and e["verb"] == "evacuate"]
+    last = cloud.servers[2]
+    (entry,) = _sent(cloud, last)
     finished = {e["id"]: e for e in cloud.audit_events() if e["event"] == "done"}
-    assert sorted(e["target"] for e in entries) == sorted(cloud.servers)
-    assert all(finished[e["id"]]["request_id"].startswith("req-") for e in entries)
+    assert finished[entry["id"]]["request_id"].startswith("req-")
+    assert all(len(_sent(cloud, s)) >= 1 for s in cloud.servers)
     assert any(s.forced_down for s in snap.services if s.host == VICTIM)
-    print(f"evacuated {INSTANCES} instances on the Nova peer in {elapsed:.1f} s (CLI, concurrency 3)")
+    print(f"evacuated the rest on the Nova peer in {elapsed:.1f} s (CLI)")
 
 
 def test_5_the_host_comes_back_and_is_released_through_the_app(cloud: Cloud) -> None:

@@ -248,6 +248,9 @@ def _receipt(session: ComputeSession, response: requests.Response) -> WriteRecei
     return WriteReceipt(request_id=_request_id(response))
 
 
+GATEWAY_TIMEOUT = 504
+
+
 def _checked(session: ComputeSession, response: requests.Response) -> requests.Response:
     """``response`` when it is 2xx; else BackendError with Nova's message, status and request id."""
     if 200 <= response.status_code < 300:
@@ -261,6 +264,7 @@ def _checked(session: ComputeSession, response: requests.Response) -> requests.R
         message or response.reason or "error",
         status_code=response.status_code,
         request_id=_request_id(response),
+        outcome_unknown=response.status_code == GATEWAY_TIMEOUT,  # the gateway gave up: Nova may have it
     )
 
 

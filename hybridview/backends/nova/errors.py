@@ -13,6 +13,7 @@ from typing import TypeVar
 import keystoneauth1.exceptions as ks_exc
 import openstack.exceptions as sdk_exc
 import requests
+import urllib3
 
 from hybridview.backends.base import BackendError
 from hybridview.backends.nova.payloads import MalformedPayload
@@ -58,7 +59,7 @@ def backend_error(endpoint: str, exc: Exception) -> BackendError:
         return _http_error(endpoint, exc.message, exc.http_status, exc.request_id)
     if isinstance(exc, ks_exc.ConnectionError):
         # a request that went out and lost its answer may have taken effect; one never connected did not
-        lost = _wire_reason(exc) in ANSWER_LOST and not isinstance(exc, ks_exc.ConnectTimeout)
+        lost = _answer_lost(exc)
         return BackendError(endpoint, _connection_failure(exc), outcome_unknown=lost)
     if isinstance(exc, ks_exc.DiscoveryFailure):
         return BackendError(endpoint, f"Nova API not reachable or not a compute endpoint: {first_line(str(exc))}")
@@ -105,6 +106,16 @@ def _connection_failure(exc: ks_exc.ConnectionError) -> str:
     if isinstance(exc, ks_exc.ConnectTimeout) or reason == "timed out":
         return f"no answer from{where} in time (timed out)"
     return f"cannot connect to{where}: {reason or first_line(str(exc))}"
+
+
+def _answer_lost(exc: BaseException) -> bool:
+    """The request went out and its answer did not come back (keystoneauth calls every timeout ConnectTimeout)."""
+    chain = list(_wire_chain(exc))
+    if any(isinstance(c, requests.exceptions.ConnectTimeout | urllib3.exceptions.ConnectTimeoutError) for c in chain):
+        return False
+    if any(isinstance(c, requests.exceptions.ReadTimeout | urllib3.exceptions.ReadTimeoutError) for c in chain):
+        return True
+    return _wire_reason(exc) in ANSWER_LOST
 
 
 def _wire_reason(exc: BaseException) -> str | None:
