@@ -248,11 +248,24 @@ def plan_evacuation(estate: Estate, request: EvacuationRequest) -> Plan:
     if request.instance_ids:
         missing = set(request.instance_ids) - {inst.id for inst, _ in items}
         if missing:
-            return Plan(title, (), refused=f"not on {request.host}: {', '.join(sorted(missing))}")
+            return Plan(title, (), refused="; ".join(_elsewhere(snap, request.host, i) for i in sorted(missing)))
         items = [(inst, p) for inst, p in items if inst.id in request.instance_ids]
     steps = [_force_down_step(request, service)] if request.force_down and not service.forced_down else []
     steps += [_evacuate_step(request, snap, inst, p) for inst, p in items]
     return Plan(title, tuple(steps), needs_fencing=True, notes=_notes(snap, service, request, targets))
+
+
+def _elsewhere(snap: OpenStackSnapshot, host: str, instance_id: str) -> str:
+    """Why a requested instance is not planned: evacuated already, elsewhere, or unknown."""
+    inst = next((i for i in snap.instances if i.id == instance_id), None)
+    if inst is None:
+        return f"no instance {instance_id} in cloud {snap.cloud}"
+    moved = [m for m in snap.migrations if m.instance_id == inst.id and m.migration_type == "evacuation"]
+    away = next((m for m in reversed(moved) if m.source_compute == host), None)
+    where = f"now on {inst.host or 'no host'}, {inst.status}"
+    if away is not None:
+        return f"{inst.name} ({inst.id}) was already evacuated from {host} (migration {away.id} {away.status}; {where})"
+    return f"{inst.name} ({inst.id}) is not on {host} ({where})"
 
 
 def _force_down_step(request: EvacuationRequest, service: ComputeService) -> Step:

@@ -154,13 +154,17 @@ def test_4b_a_process_killed_after_sending_leaves_an_open_entry_and_the_next_run
     shown = [json.loads(line) for line in out.splitlines()]
     assert next(e for e in shown if e["id"] == entry["id"])["outcome"] == "sent, outcome unknown"
     code, out, err = _run(cloud, "evacuate", "--host", VICTIM, "--instance", victim, "--i-have-fenced", "--start-after")
-    assert code == 0, out + err
-    assert [m.instance_id for m in cloud.evacuations()].count(victim) == 1  # never twice
-    if len(_sent(cloud, victim)) == 1:  # the kill came after the call: the next run found it and sent nothing
-        assert "earlier attempt" in out + err
-        code, out, _err = _run(cloud, "audit", "--json")
-        shown = [json.loads(line) for line in out.splitlines()]
-        assert next(e for e in shown if e["id"] == entry["id"])["outcome"] == "done"
+    assert [m.instance_id for m in cloud.evacuations()].count(victim) == 1  # never twice, whenever the kill landed
+    if code == 2:  # Nova had moved it before the next run read the estate: the plan says so and sends nothing
+        assert "already evacuated from host1" in err, err
+        assert len(_sent(cloud, victim)) == 1
+    else:  # the next run still saw it on host1: it checked Nova first, or sent what the killed one never did
+        assert code == 0, out + err
+        if len(_sent(cloud, victim)) == 1:
+            assert "earlier attempt" in out + err
+            code, out, _err = _run(cloud, "audit", "--json")
+            shown = [json.loads(line) for line in out.splitlines()]
+            assert next(e for e in shown if e["id"] == entry["id"])["outcome"] == "done"
 
 
 def test_4c_fenced_and_forced_down_every_instance_lands_elsewhere(cloud: Cloud) -> None:
@@ -175,7 +179,8 @@ def test_4c_fenced_and_forced_down_every_instance_lands_elsewhere(cloud: Cloud) 
     snap = cloud.read()
     servers = {s.id: s for s in snap.instances}
     assert all(servers[i].host not in (None, VICTIM) for i in cloud.servers)
-    assert all(servers[i].status == "ACTIVE" for i in cloud.servers)  # arrived SHUTOFF at 2.95+, started after
+    started_here = [cloud.servers[0], cloud.servers[2]]  # the killed run of 4b may never have started its server
+    assert all(servers[i].status == "ACTIVE" for i in started_here)  # arrived SHUTOFF at 2.95+, started after
     per_instance = [m.instance_id for m in cloud.evacuations()]
     assert sorted(per_instance) == sorted(cloud.servers)  # one evacuation record per instance
     last = cloud.servers[2]
