@@ -252,7 +252,24 @@ def plan_evacuation(estate: Estate, request: EvacuationRequest) -> Plan:
         items = [(inst, p) for inst, p in items if inst.id in request.instance_ids]
     steps = [_force_down_step(request, service)] if request.force_down and not service.forced_down else []
     steps += [_evacuate_step(request, snap, inst, p) for inst, p in items]
-    return Plan(title, tuple(steps), needs_fencing=True, notes=_notes(snap, service, request, targets))
+    notes = _notes(snap, service, request, targets) + _data_notes([p for _, p in items if p.evacuable])
+    return Plan(title, tuple(steps), needs_fencing=True, notes=notes)
+
+
+def _data_notes(items: list[PendingEvacuation]) -> tuple[str, ...]:
+    rebuilt = sum(p.data_outcome is DataOutcome.REBUILT for p in items)
+    unknown = sum(p.data_outcome is DataOutcome.UNKNOWN for p in items)
+    notes = []
+    if rebuilt:
+        notes.append(
+            f"{rebuilt} instance(s) on local disks will be rebuilt from their image: their local data is LOST."
+        )
+    if unknown:
+        notes.append(
+            f"{unknown} instance(s) have storage nobody declared: if their disks were local, their data is lost "
+            "(declare instance_storage in the config to know)."
+        )
+    return tuple(notes)
 
 
 def _elsewhere(snap: OpenStackSnapshot, host: str, instance_id: str) -> str:
