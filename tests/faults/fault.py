@@ -25,6 +25,7 @@ class Kind(Enum):
     MALFORMED = "malformed"  # the upstream's answer with a body that does not parse
     TRUNCATE = "truncate"  # the upstream's answer, cut short under its full Content-Length
     REWRITE = "rewrite"  # the upstream's answer, its body (JSON or text) passed through a function
+    THEN = "then"  # the upstream's answer, the connection closed after it, and then ``then`` injected
 
     @property
     def per_connection(self) -> bool:
@@ -50,6 +51,7 @@ class Fault:
     rewrite: Rewrite | None = None
     rewrite_json: bool = True
     forwarded: bool = False
+    then: tuple[Fault, ...] = ()
     hits: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -95,6 +97,16 @@ class Fault:
     def rewriting_text(cls, rewrite: Callable[[str], str], **match: Any) -> Fault:
         """The body text (an XML answer, say) through ``rewrite``."""
         return cls(Kind.REWRITE, rewrite=rewrite, rewrite_json=False, **match)
+
+    @classmethod
+    def then_inject(cls, then: tuple[Fault, ...], **match: Any) -> Fault:
+        """The upstream's answer, with ``Connection: close``; once it is sent, ``then`` goes in.
+
+        A fault between two calls of one backend method: ``then_inject((Fault.refuse(),), ...)`` on
+        the call before the write leaves the client's next connection refused, as a vCenter that
+        went down between them would.
+        """
+        return cls(Kind.THEN, then=then, **match)
 
     # -- matching --------------------------------------------------------------------------
 

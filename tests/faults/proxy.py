@@ -331,9 +331,14 @@ class FaultProxy:
             return False
         elif fault is not None and fault.rewrite is not None:
             response = response.with_body(fault.rewritten(response.body))
-        close = request.wants_close
+        close = request.wants_close or kind is Kind.THEN
         record.answered(response)
+        if fault is not None and kind is Kind.THEN and any(t.kind is Kind.REFUSE for t in fault.then):
+            self._stop_listening()  # before the answer: the client's next connection must find nobody listening
         client.sendall(response.encode(close=close))
+        if fault is not None and kind is Kind.THEN:
+            for then in fault.then:
+                self.inject(then)
         return not close
 
     def _made_up(self, fault: Fault, request: Request) -> Response:

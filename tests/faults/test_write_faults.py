@@ -5,6 +5,8 @@ one write from that snapshot, the fault goes in, ``ActionRunner.run`` sends the 
 item's end and message, the audit log, the write requests the proxy saw and those that reached
 Nova (never one twice), the logins, no traceback, and an event loop that never stalled; where the
 answer was lost, the fault is cleared and ``retry_plan`` must find the write done and send nothing.
+The vCenter rows (``VCENTER_ROWS``) do the same with the restart of one VM of a dead ESXi host
+behind the proxy in front of VMware's simulator; after them the VM exists exactly once, running.
 The last tests write the README's write table and check that nothing was left running.
 """
 
@@ -15,8 +17,9 @@ import logging
 import re
 import threading
 import time
+import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,14 +32,17 @@ from hybridview.actions.operation import ItemState, ItemStatus, Operation
 from hybridview.actions.runner import ActionRunner
 from hybridview.backends.nova import NovaBackend
 from hybridview.core.actions import Plan, Verb
+from hybridview.backends.vsphere import VSphereBackend
 from hybridview.core.compute_service import ServiceChange, plan_service_change
+from hybridview.core.correlation import correlate
 from hybridview.core.evacuation import EvacuationRequest, plan_evacuation
-from hybridview.core.model import Estate, OpenStackSnapshot
+from hybridview.core.left_behind import RestartRequest, plan_vm_restarts
+from hybridview.core.model import Estate, OpenStackSnapshot, VCenterSnapshot
 from tests.faults.census import ThreadCensus
 from tests.faults.fault import Fault
 from tests.faults.observe import Ticker
 from tests.faults.proxy import Exchange, FaultProxy
-from tests.faults.sites import NOVA_CLOUD, Authorities, NovaSite
+from tests.faults.sites import NOVA_CLOUD, Authorities, NovaSite, VcenterSite
 from tests.faults.table import WRITE_BEGIN, WRITE_END, WriteOutcome, check_readme, normalize_hosts, render_writes
 from tests.faults.write_rows import (
     EVACUATE,
@@ -44,6 +50,7 @@ from tests.faults.write_rows import (
     SERVICE_HOST,
     SERVICE_PUT,
     START,
+    VCENTER_ROWS,
     WRITE_ROWS,
     Act,
     Entry,
@@ -53,8 +60,10 @@ from tests.faults.write_rows import (
     write_call,
 )
 from tests.peers.nova.fixture import NovaPeer
+from tests.peers.vcsim.fixture import VcsimPeer
+from tests.vcenters import VCSIM_PASSWORD, VCSIM_USER
 
-pytestmark = [pytest.mark.slow, pytest.mark.nova_peer]
+pytestmark = [pytest.mark.slow]
 COMPUTES = ("host1", FAILED_HOST, SERVICE_HOST)
 TRACKING = Tracking(first_poll_seconds=0.2, poll_seconds=0.3, limit_seconds=20.0)  # read_failures: the default 5
 RUN_SECONDS = 30.0  # one plan, faulted or retried
@@ -62,6 +71,7 @@ SETTLE_SECONDS = 20.0
 MAX_LOOP_GAP_SECONDS = 1.0  # a guard against blocking the loop, not a timing benchmark
 DISABLE_REASON = "hybridview write-fault matrix"
 REQUEST_ID = re.compile(r"^req-[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$")
+TASK_KEYS = re.compile(r"^task-\d+(,task-\d+)*$")
 CALL_OF = {
     Verb.EVACUATE.value: EVACUATE,
     Verb.START_SERVER.value: START,
@@ -101,6 +111,43 @@ class WriteSite:
     def restore(self) -> None:
         self.direct.set_forced_down(SERVICE_HOST, False)
         self.direct.set_service_enabled(SERVICE_HOST, True)
+
+
+@dataclass(slots=True)
+class VcenterWriteSite:
+    """The simulator with one cluster (HA off) whose first host stopped answering; one of its VMs per row."""
+
+    site: VcenterSite
+    dead: str  # the host's moref
+    vms: dict[str, str]  # row id -> the moref of its VM on the dead host
+    uuids: dict[str, str]  # row id -> that VM's instanceUuid
+
+    def target(self, row: WriteRow) -> Target:
+        return Target(self.vms[row.id], self.dead)
+
+    def copies(self, row: WriteRow) -> list[dict[str, object]]:
+        """Every VM with the row's instanceUuid, as the simulator lists them."""
+        return [vm for vm in self.site.peer.list_vms() if vm["instance_uuid"] == self.uuids[row.id]]
+
+
+@pytest.fixture(scope="module")
+def vcenter_write_site(census: ThreadCensus, authorities: Authorities) -> Iterator[VcenterWriteSite]:
+    before = set(threading.enumerate())
+    with VcsimPeer(
+        clusters=1, hosts=2, vms=4 * len(VCENTER_ROWS), username=VCSIM_USER, password=VCSIM_PASSWORD
+    ) as peer:
+        census.allow_new(before)
+        for cluster in peer.list_clusters():
+            peer.set_cluster_ha(cluster["name"], False)
+        dead = max(peer.list_hosts(), key=lambda h: h["vms"])["moref"]
+        on_it = [vm["moref"] for vm in peer.list_vms() if vm["host"] == dead and vm["power_state"] == "poweredOn"]
+        assert len(on_it) >= len(VCENTER_ROWS), on_it
+        vms = {row.id: vm for row, vm in zip(VCENTER_ROWS, on_it, strict=False)}
+        uuids = {row_id: str(uuid.uuid4()) for row_id in vms}  # as Nova's vmwareapi driver sets them
+        for row_id, vm in vms.items():
+            peer.set_instance_uuid(vm, uuids[row_id])
+        peer.set_host_state(dead, "notResponding")
+        yield VcenterWriteSite(VcenterSite(peer, authorities), dead, vms, uuids)
 
 
 @pytest.fixture(scope="module")
@@ -164,16 +211,19 @@ class WriteObserved:
     retried: ItemStatus | None = None
     retry_audit: list[AuditEntry] = field(default_factory=list)
     retry_writes: list[Seen] = field(default_factory=list)
+    copies: list[dict[str, object]] | None = None  # vCenter rows: the VMs with its instanceUuid, at the end
 
 
-def _params() -> list[object]:
+def _params(rows: list[WriteRow], peer: pytest.MarkDecorator) -> list[object]:
     return [
-        pytest.param(row, id=row.id, marks=[pytest.mark.xfail(reason=row.bug.reason, strict=True)] if row.bug else [])
-        for row in WRITE_ROWS
+        pytest.param(
+            row, id=row.id, marks=[peer, *([pytest.mark.xfail(reason=row.bug.reason, strict=True)] if row.bug else [])]
+        )
+        for row in rows
     ]
 
 
-@pytest.mark.parametrize("row", _params())
+@pytest.mark.parametrize("row", _params(WRITE_ROWS, pytest.mark.nova_peer))
 def test_write_fault(
     row: WriteRow,
     write_site: WriteSite,
@@ -193,6 +243,35 @@ def test_write_fault(
             if not row.act.needs_server:
                 write_site.restore()
             SECONDS[row.id], GAPS[row.id] = time.monotonic() - started, observed.worst_gap
+        check(row, observed)
+        tracebacks = [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
+        assert not tracebacks, [caplog.text]
+        assert capfd.readouterr().err == ""
+        expected = True
+    finally:
+        OUTCOMES[row.id] = outcome(row, observed, expected)
+
+
+@pytest.mark.parametrize("row", _params(VCENTER_ROWS, pytest.mark.vcsim_peer))
+def test_vcenter_write_fault(
+    row: WriteRow,
+    vcenter_write_site: VcenterWriteSite,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.WARNING)
+    observed = WriteObserved()
+    started = time.monotonic()
+    expected = False
+    site = vcenter_write_site
+    try:
+        try:
+            with site.site.proxy() as proxy:
+                asyncio.run(run_vcenter_row(site, row, proxy, tmp_path, observed))
+        finally:
+            SECONDS[row.id], GAPS[row.id] = time.monotonic() - started, observed.worst_gap
+        observed.copies = site.copies(row)
         check(row, observed)
         tracebacks = [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
         assert not tracebacks, [caplog.text]
@@ -250,6 +329,49 @@ async def run_write_row(
         if row.retry is not None:
             if row.act.needs_server:
                 await asyncio.to_thread(site.settled, target.server)
+            again = await _run(runner, runner.retry_plan(operation), observed)
+            observed.retried = _only_item(again)
+            observed.retry_audit = await asyncio.to_thread(runner.audit.entries)
+            observed.retry_writes = _writes(proxy)
+    finally:
+        if runner is not None:
+            await runner.aclose()
+        await asyncio.to_thread(backend.close)
+
+
+def restart_plan(snap: VCenterSnapshot, target: Target) -> Plan:
+    """Core's plan for the dead host, down to the row's VM (the other rows' VMs wait for their rows)."""
+    estate = Estate(vcenters=(snap,))
+    plan = plan_vm_restarts(estate, correlate(estate), RestartRequest(snap.vcenter, target.host))
+    plan = replace(plan, steps=tuple(s for s in plan.steps if s.parameters.get("vm_moref") == target.server))
+    assert plan.refused is None and len(plan.sendable) == 1 and not plan.blocked, plan
+    return plan
+
+
+async def run_vcenter_row(
+    site: VcenterWriteSite, row: WriteRow, proxy: FaultProxy, workdir: Path, observed: WriteObserved
+) -> None:
+    """As ``run_write_row``, for the restart of the row's VM through the proxy in front of the simulator."""
+    backend: VSphereBackend = site.site.backend(proxy)
+    runner: ActionRunner | None = None
+    try:
+        target = site.target(row)
+        plan = restart_plan(await asyncio.to_thread(backend.fetch), target)
+        runner = ActionRunner(
+            {backend.name: backend},
+            AuditLog(workdir / "audit.jsonl"),
+            claims=Claims(workdir / "claims"),
+            tracking=TRACKING,
+        )
+        logins = site.site.logins(proxy)
+        observed.faults = [proxy.inject(fault) for fault in row.faults(target)]
+        operation = await _run(runner, plan, observed)
+        observed.logins = site.site.logins(proxy) - logins
+        observed.item = _only_item(operation)
+        observed.audit = await asyncio.to_thread(runner.audit.entries)
+        observed.writes = _writes(proxy)
+        proxy.clear()
+        if row.retry is not None:
             again = await _run(runner, runner.retry_plan(operation), observed)
             observed.retried = _only_item(again)
             observed.retry_audit = await asyncio.to_thread(runner.audit.entries)
@@ -346,6 +468,12 @@ def check(row: WriteRow, o: WriteObserved) -> None:
     if row.logins is not None:
         problems.expect(o.logins == row.logins, f"{o.logins} logins during the faulted run, not {row.logins}")
     check_writes(problems, "the faulted run", o.writes, row.writes)
+    if o.copies is not None:  # a vCenter row: never registered twice; running once the row is over
+        shown = [(vm["moref"], vm["host"], vm["power_state"], vm["connection_state"]) for vm in o.copies]
+        running = [vm for vm in o.copies if vm["power_state"] == "poweredOn" and vm["connection_state"] == "connected"]
+        ends_running = row.retry is not None or row.state is ItemState.DONE
+        problems.expect(len(o.copies) == 1, f"{len(o.copies)} VMs with the row's instanceUuid, not 1: {shown}")
+        problems.expect(len(running) == int(ends_running), f"the VM runs {len(running)} time(s) at the end: {shown}")
     check_audit(problems, "after the faulted run", row.audit, o.audit, o)
     if row.retry is not None:
         retried = o.retried
@@ -358,7 +486,7 @@ def check(row: WriteRow, o: WriteObserved) -> None:
             check_writes(problems, "the retry", o.retry_writes, row.retry.writes or row.writes)
             check_audit(problems, "after the retry", row.retry.audit, o.retry_audit, o)
             before = {e.id: e for e in o.audit}
-            for entry in o.retry_audit:
+            for entry in o.retry_audit if row.retry.closes_open else ():
                 if entry.id in before and before[entry.id].outcome is Outcome.SENT:
                     found = (entry.result or "").startswith("found by a later check: ")
                     problems.expect(found, f"the open entry was not completed by the retry's check: {entry}")
@@ -373,7 +501,7 @@ def check_writes(problems: Problems, when: str, writes: list[Seen], expected: di
     """The write requests the proxy saw and those that reached Nova, per call; none reached it twice."""
     tally = counts(writes)
     twice = {call: n for call, (_seen, n) in tally.items() if n > 1}
-    problems.expect(not twice, f"{when}: a write reached Nova more than once: {twice}")
+    problems.expect(not twice, f"{when}: a write reached the peer more than once: {twice}")
     problems.expect(tally == _nonzero(expected), f"{when}: writes (seen, reached Nova) {tally}, not {expected}")
 
 
@@ -396,10 +524,14 @@ def check_audit(
 
 
 def _request_id(want: Entry, o: WriteObserved) -> str | None:
-    """The request id ``want`` names: None, the proxy's error answer's, or Nova's answer to that write."""
-    call = CALL_OF[want.verb]
+    """The request id ``want`` names: None, the proxy's error answer's, Nova's answer to that write, task keys."""
     if want.rid is Rid.NONE:
         return None
+    if want.rid is Rid.TASKS:
+        keys = [e.request_id for e in o.retry_audit or o.audit if e.request_id and TASK_KEYS.match(e.request_id)]
+        counted = [k for k in keys if len(k.split(",")) == want.tasks]
+        return counted[-1] if counted else f"({want.tasks} vCenter task key(s))"
+    call = CALL_OF[want.verb]
     if want.rid is Rid.PROXY:
         made_up = [w.request_id for w in o.writes if w.call == call and w.request_id in o.proxy_rids]
         return made_up[-1] if made_up else "(the proxy answered this write with no request id)"
@@ -423,7 +555,10 @@ def outcome(row: WriteRow, o: WriteObserved, expected: bool) -> WriteOutcome:
             sent = sum(n for _seen, n in counts(o.retry_writes).values()) - sum(
                 n for _seen, n in counts(o.writes).values()
             )
-            after = f"`{_shown(o.retried)}`; {sent} more write(s) reached Nova; audit: {_audit_cell(o.retry_audit, o)}"
+            after = (
+                f"`{_shown(o.retried)}`; {sent} more write(s) reached {row.peer}; "
+                f"audit: {_audit_cell(o.retry_audit, o)}"
+            )
     writes = _writes_cell(o.writes, row.writes)
     return WriteOutcome(row.call, row.fault, _shown(o.item), _audit_cell(o.audit, o), writes, after, verdict)
 
@@ -442,6 +577,8 @@ def _audit_cell(entries: list[AuditEntry], o: WriteObserved) -> str:
             rid = "the error answer's request id"
         elif e.request_id in novas:
             rid = "Nova's request id"
+        elif TASK_KEYS.match(e.request_id):
+            rid = f"{len(e.request_id.split(','))} task key(s)"
         else:
             rid = "a request id nobody answered with"
         found = ", found by a later check" if (e.result or "").startswith("found by a later check") else ""
@@ -455,12 +592,13 @@ def _writes_cell(writes: list[Seen], expected: dict[str, tuple[int, int]]) -> st
 
 
 def test_readme_write_table_is_what_the_rows_observed() -> None:
-    missing = [row.id for row in WRITE_ROWS if row.id not in OUTCOMES]
+    rows = [*WRITE_ROWS, *VCENTER_ROWS]
+    missing = [row.id for row in rows if row.id not in OUTCOMES]
     if missing:
         pytest.skip(f"the table needs every row; these did not run: {', '.join(missing)}")
     print("\nrow seconds (worst loop gap): " + ", ".join(f"{n} {SECONDS[n]:.1f} ({GAPS[n]:.2f})" for n in OUTCOMES))
     print(f"total {sum(SECONDS.values()):.1f} s")
-    check_readme(render_writes([OUTCOMES[row.id] for row in WRITE_ROWS]), markers=(WRITE_BEGIN, WRITE_END))
+    check_readme(render_writes([OUTCOMES[row.id] for row in rows]), markers=(WRITE_BEGIN, WRITE_END))
 
 
 def test_nothing_is_left_running(census: ThreadCensus) -> None:

@@ -1,4 +1,4 @@
-"""The write-fault matrix: one row per (Nova write call, fault), what to inject and how the write must end.
+"""The write-fault matrix: one row per (Nova or vCenter write call, fault), what to inject and how it must end.
 
 Each row sends one plan from core through the real action layer (``ActionRunner``) and the fault
 proxy in front of the Nova peer: an evacuation of one server of the failed host, an evacuation
@@ -6,6 +6,10 @@ followed by the start Nova leaves to us at 2.95+, or a service change on a live 
 names the item's end (state and a regex over its message), the audit log's entries, how many
 write requests the proxy saw and how many of those reached Nova, and, where the answer was
 lost, what a retry does once the fault clears.
+
+The vCenter rows (``vcenter_rows``) send the restart of one VM a dead ESXi host left behind
+(``restart_vm``: UnregisterVM, RegisterVM_Task, PowerOnVM_Task, each task waited for) through
+the fault proxy in front of VMware's simulator, and count the SOAP writes the same way.
 """
 
 from __future__ import annotations
@@ -19,13 +23,15 @@ from typing import Any
 from hybridview.actions.audit import Outcome
 from hybridview.actions.operation import ItemState
 from tests.faults import answers
-from tests.faults.fault import Fault, http
+from tests.faults.fault import Fault, http, soap_methods
 from tests.faults.wire import Request
 
 COMPUTE = "/v2.1"
 FAILED_HOST = "host2"  # its nova-compute is stopped: every evacuation starts here
 SERVICE_HOST = "host3"  # live; the service rows force it down or disable it, and it is restored after each
 EVACUATE, START, SERVICE_PUT = "evacuate", "os-start", "PUT os-services"
+UNREGISTER, REGISTER, RECONFIGURE, POWER_ON = "UnregisterVM", "RegisterVM_Task", "ReconfigVM_Task", "PowerOnVM_Task"
+SOAP_WRITES = frozenset((UNREGISTER, REGISTER, RECONFIGURE, POWER_ON))
 GATEWAY_TIMEOUT = "<html><body><h1>504 Gateway Time-out</h1>The server didn't respond in time.</body></html>\n"
 
 CONNECTION_REFUSED = r"cannot connect to https://127\.0\.0\.1:\d+: connection refused"
@@ -41,6 +47,7 @@ class Act(Enum):
     EVACUATE_AND_START = "evacuate, then start"
     FORCE_DOWN = "force down"
     DISABLE = "disable"
+    RESTART_VM = "restart a VM of a dead ESXi host"
 
     @property
     def needs_server(self) -> bool:
@@ -53,11 +60,15 @@ class Rid(Enum):
     NONE = "none"  # no answer reached the app
     PROXY = "proxy"  # the error answer the proxy made up
     NOVA = "nova"  # Nova's answer to the write, relayed by the proxy
+    TASKS = "tasks"  # vCenter's task keys of the write (``Entry.tasks`` of them), as ``restart_vm`` returns them
 
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """What a row acts on: one server of the failed host (evacuation rows) and the host a service row changes."""
+    """What a row acts on: one server of the failed host (evacuation rows) and the host a service row changes.
+
+    A vCenter row: ``server`` is the VM's moref on the dead host, ``host`` that host's moref.
+    """
 
     server: str
     host: str
@@ -75,7 +86,9 @@ class Target:
 
 
 def write_call(request: Request) -> str | None:
-    """Which write a request is (evacuate, os-start, a service PUT), or None for a read or a login."""
+    """Which write a request is (evacuate, os-start, a service PUT, a SOAP write), or None for a read or a login."""
+    if request.soap_method is not None:
+        return request.soap_method if request.soap_method in SOAP_WRITES else None
     if request.method == "PUT" and request.path.startswith(f"{COMPUTE}/os-services/"):
         return SERVICE_PUT
     if request.method == "POST" and request.path.startswith(f"{COMPUTE}/servers/") and request.path.endswith("/action"):
@@ -94,6 +107,7 @@ class Entry:
     verb: str
     outcome: Outcome
     rid: Rid
+    tasks: int = 0  # Rid.TASKS: how many task keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +121,7 @@ class Retry:
     audit: tuple[Entry, ...]
     message: str = TOOK_EFFECT  # regex; the item ends DONE (the retry starts once Nova shows the evacuation done)
     writes: dict[str, tuple[int, int]] | None = None  # None: the same as after the faulted run (nothing sent)
+    closes_open: bool = True  # the retry's check completes the entry left open; False: it resumes, the entry stays
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +145,7 @@ class WriteRow:
     logins: int | None = None  # exactly this many logins during the faulted run (None: not counted)
     retry: Retry | None = None
     bug: Bug | None = None  # a bug in hybridview/ this row shows: the row is xfail meanwhile
+    peer: str = "Nova"
 
 
 def _at(path: Callable[[Target], str], answer: answers.Answer, **match: Any) -> Callable[[Target], list[Fault]]:
@@ -147,7 +163,6 @@ def _refuse(_t: Target) -> list[Fault]:
 def _put_only(answer: answers.Answer, **match: Any) -> Callable[[Target], list[Fault]]:
     """The service's PUT only: the GET that finds its id passes."""
     return lambda _t: [Fault.answering(answer, where=lambda r: write_call(r) == SERVICE_PUT, **match)]
-
 
 
 def evacuate_rows() -> list[WriteRow]:
@@ -247,4 +262,79 @@ def service_rows() -> list[WriteRow]:
     return rows
 
 
+VCENTER = "vCenter"
+RESTART = "restart-vm"
+TASK = r"task-\d+"
+VM = r"\S+"  # a VM's name in the simulator
+REGISTERING = rf"registering \[[^\]]+\] \S+\.vmx on {VM}"
+OUT_OF_INVENTORY = (
+    rf"; {VM} is out of the inventory now, its files stay at \[[^\]]+\] \S+\.vmx: restart it again to finish"
+)
+RESUMED = rf"^poweredOn on {VM}; {VM} is registered as vm-\d+ on host-\d+; powered it on$"
+RESTARTED = rf"^poweredOn on {VM}; registered {VM} as vm-\d+ on {VM}; powered it on$"
+CUT_OFF = "its answer was cut off before its end"
+SERVICE_UNAVAILABLE = "<html><body><h1>503 Service Unavailable</h1>No server is available.</body></html>\n"
+
+
+def _before_power_on() -> Callable[[Request], bool]:
+    """The read of the registered VM's instanceUuid: the last call before PowerOnVM_Task."""
+    registered = False
+
+    def matches(request: Request) -> bool:
+        nonlocal registered
+        registered = registered or request.soap_method == REGISTER
+        return registered and request.soap_method == "RetrievePropertiesEx" and b"config.instanceUuid" in request.body
+
+    return matches
+
+
+def vcenter_rows() -> list[WriteRow]:
+    """``restart_vm`` of one VM of a dead host (HA off) through the proxy in front of VMware's simulator."""
+    act, row = Act.RESTART_VM, "restart VM: {} (UnregisterVM, RegisterVM_Task, PowerOnVM_Task)"
+    register, power_on = row.format(REGISTER), row.format(POWER_ON)
+    failed, unknown = Entry(RESTART, Outcome.FAILED, Rid.NONE), Entry(RESTART, Outcome.SENT, Rid.NONE)
+    registered = {UNREGISTER: (1, 1), REGISTER: (1, 1), POWER_ON: (0, 0)}
+    restarted = {UNREGISTER: (1, 1), REGISTER: (1, 1), POWER_ON: (1, 1)}
+
+    def soap(answer: answers.Answer, method: str, **match: Any) -> Callable[[Target], list[Fault]]:
+        return lambda _t: [Fault.answering(answer, where=soap_methods(method), **match)]
+
+    def resumed(audit: tuple[Entry, ...], power_ons: tuple[int, int] = (1, 1), **extra: Any) -> Retry:
+        return Retry(audit, RESUMED, {**restarted, POWER_ON: power_ons}, **extra)
+
+    return [
+        WriteRow(register, "SOAP fault SystemError", "restart-register-systemerror", act,
+                 soap(answers.soap_fault(*answers.SYSTEM_ERROR), REGISTER), ItemState.FAILED,
+                 rf"^{REGISTERING} failed: SystemError: A general system error occurred: vpxd is restarting"
+                 rf"{OUT_OF_INVENTORY}$", (failed,), {UNREGISTER: (1, 1), REGISTER: (1, 0)},
+                 retry=Retry((failed, Entry(RESTART, Outcome.DONE, Rid.TASKS, 2)), RESTARTED,
+                             {UNREGISTER: (1, 1), REGISTER: (2, 1), POWER_ON: (1, 1)}), peer=VCENTER),
+        WriteRow(power_on, "connection refused", "restart-poweron-refused", act,
+                 lambda _t: [Fault.then_inject((Fault.refuse(),), where=_before_power_on())], ItemState.FAILED,
+                 r"^cannot reach vCenter: connection refused$", (failed,), registered,
+                 retry=resumed((failed, Entry(RESTART, Outcome.DONE, Rid.TASKS, 1))), peer=VCENTER),
+        WriteRow(power_on, "HTTP 503 from a reverse proxy", "restart-poweron-503", act,
+                 soap(answers.plain_error(503, SERVICE_UNAVAILABLE), POWER_ON), ItemState.FAILED,
+                 r"^HTTP 503: Service Unavailable, not a SOAP answer \(a proxy or load balancer in front of "
+                 r"vCenter\?\)$",
+                 (failed,), {**registered, POWER_ON: (1, 0)},
+                 retry=resumed((failed, Entry(RESTART, Outcome.DONE, Rid.TASKS, 1)), (2, 1)), peer=VCENTER),
+        WriteRow(register, "answer cut off (request forwarded)", "restart-register-truncated", act,
+                 lambda _t: [Fault.truncated(where=soap_methods(REGISTER))], ItemState.UNKNOWN,
+                 rf"^{REGISTERING}: {CUT_OFF}{MAY_HAVE}$", (unknown,), registered,
+                 retry=resumed((unknown, Entry(RESTART, Outcome.DONE, Rid.TASKS, 1)), closes_open=False),
+                 peer=VCENTER),
+        WriteRow(power_on, "answer cut off (request forwarded)", "restart-poweron-truncated", act,
+                 lambda _t: [Fault.truncated(where=soap_methods(POWER_ON))], ItemState.UNKNOWN,
+                 rf"^powering on {VM}: {CUT_OFF}{MAY_HAVE}$", (unknown,), restarted,
+                 retry=Retry((Entry(RESTART, Outcome.DONE, Rid.NONE),),
+                             r"^an earlier attempt took effect: vm-\d+ runs on host-\d+$"), peer=VCENTER),
+        WriteRow(register, "NotAuthenticated once (session expired)", "restart-notauthenticated-once", act,
+                 soap(answers.soap_fault(*answers.NOT_AUTHENTICATED), REGISTER, times=1), ItemState.DONE,
+                 RESTARTED, (Entry(RESTART, Outcome.DONE, Rid.TASKS, 2),),
+                 {UNREGISTER: (1, 1), REGISTER: (2, 1), POWER_ON: (1, 1)}, logins=1, peer=VCENTER),
+    ]  # fmt: skip
+
+
 WRITE_ROWS: list[WriteRow] = [*evacuate_rows(), *progress_rows(), *start_rows(), *service_rows()]
+VCENTER_ROWS: list[WriteRow] = vcenter_rows()

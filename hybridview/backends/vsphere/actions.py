@@ -20,7 +20,7 @@ from typing import Any
 from pyVmomi import vim, vmodl
 
 from hybridview.backends.base import BackendError, VmPlacement, WriteReceipt
-from hybridview.backends.vsphere.errors import fault_text
+from hybridview.backends.vsphere.errors import LOST_ANSWERS, fault_text, lost_answer
 from hybridview.backends.vsphere.session import Session
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ def restart_vm(
         notes = [f"registered {name} as {vm._moId} on {target.name}"]
         notes += _finish(steps, vm, name, instance_uuid, given, powered_on=False)
     except BackendError as error:
-        if old is None:
+        if old is None or error.outcome_unknown:  # unknown: the retry's check finds where it got to
             raise
         lost = f"{name} is out of the inventory now, its files stay at {vmx_path}: restart it again to finish"
         raise BackendError(endpoint, f"{error.message}; {lost}", request_id=error.request_id) from error
@@ -221,13 +221,15 @@ class _Steps:
 
     @contextmanager
     def doing(self, what: str) -> Iterator[None]:
-        """A fault of a call inside becomes a BackendError naming ``what``."""
+        """A fault of a call inside becomes a BackendError naming ``what``; a lost answer leaves its outcome unknown."""
         try:
             yield
         except vim.fault.NotAuthenticated:
             raise  # the session keeper logs in again and calls the write again, which resumes
         except vmodl.MethodFault as exc:
             raise BackendError(self.endpoint, f"{what} failed: {fault_text(exc)}") from exc
+        except LOST_ANSWERS as exc:  # sent, its answer never came whole: it may have taken effect
+            raise lost_answer(self.endpoint, what, exc) from exc
 
     def wait(self, what: str, task: Any) -> Any:
         """The task's result once it succeeds; BackendError with its key when it fails or outlasts the timeout."""

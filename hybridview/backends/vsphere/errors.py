@@ -67,6 +67,27 @@ def fault_text(fault: Any) -> str:
     return f"{kind}: {message}"
 
 
+# A call that went out and whose answer never arrived whole: a write may have taken effect.
+LOST_ANSWERS: tuple[type[BaseException], ...] = (
+    ExpatError,
+    http.client.IncompleteRead,
+    http.client.RemoteDisconnected,
+    ConnectionResetError,
+    TimeoutError,
+)
+
+
+def lost_answer(endpoint: str, what: str, exc: BaseException) -> BackendError:
+    """A write's lost answer (one of ``LOST_ANSWERS``): outcome unknown, so a retry checks before sending."""
+    if isinstance(exc, ExpatError | http.client.IncompleteRead):
+        why = "its answer was cut off before its end"
+    elif isinstance(exc, TimeoutError):
+        why = "no answer from vCenter in time (timed out)"
+    else:
+        why = "vCenter closed the connection without an answer"
+    return BackendError(endpoint, f"{what}: {why}", outcome_unknown=True)
+
+
 _STATUS = re.compile(r"^(\d{3}) ?(.*)$")
 
 
