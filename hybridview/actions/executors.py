@@ -141,6 +141,18 @@ async def poll_until(
         pause = min(pause * 2, tracking.poll_seconds)
 
 
+def _progress_reader(
+    backend: NovaWrites, offload: Offload, instance_id: str, since: datetime | None = None
+) -> Callable[[], Awaitable[ServerProgress]]:
+    """One progress read of a server, in the runner's workers, for ``poll_until``."""
+
+    async def read() -> ServerProgress:
+        progress: ServerProgress = await offload(backend.server_progress, instance_id, since)
+        return progress
+
+    return read
+
+
 class Evacuate:
     writes = NovaWrites
 
@@ -173,10 +185,7 @@ class Evacuate:
         instance_id, source = step.parameters["instance_id"], step.parameters["source_host"]
         since = datetime.now(UTC) - timedelta(minutes=5)  # Nova's clock may differ a little from ours
 
-        async def read() -> ServerProgress:
-            progress: ServerProgress = await offload(backend.server_progress, instance_id, since)
-            return progress
-
+        read = _progress_reader(backend, offload, instance_id, since)
         end = await poll_until(read, lambda p: evacuation_end(p, source), describe_progress, report, tracking)
         return End(end.state, end.message, _start_after(step, end))
 
@@ -219,9 +228,7 @@ class StartServer:
     ) -> End:
         instance_id = step.parameters["instance_id"]
 
-        async def read() -> ServerProgress:
-            progress: ServerProgress = await offload(backend.server_progress, instance_id)
-            return progress
+        read = _progress_reader(backend, offload, instance_id)
 
         def end_of(p: ServerProgress) -> End | None:
             if p.status == "ACTIVE" and p.task_state is None:

@@ -225,10 +225,7 @@ class ActionRunner:
         if receipt.request_id:  # kept even if the end is never seen
             entry = await self.offload(self.audit.accepted, entry, receipt.request_id)
         operation.update(index, ItemState.TRACKING, lead + "accepted", request_id=receipt.request_id)
-
-        def report(line: str) -> None:
-            operation.update(index, ItemState.TRACKING, lead + line)
-
+        report = _reporter(operation, index, lead)
         end = await executor.track(backend, step, receipt, self.offload, report, self.tracking)
         if end.state is not ItemState.UNKNOWN:  # unknown stays "sent, outcome unknown" in the log: that is the truth
             ok = end.state is ItemState.DONE
@@ -252,10 +249,7 @@ class ActionRunner:
         end = End(ItemState.DONE, lead + prior.message, prior.follow_up)
         if prior.running:
             operation.update(index, ItemState.TRACKING, lead + prior.message)
-
-            def report(line: str) -> None:
-                operation.update(index, ItemState.TRACKING, lead + line)
-
+            report = _reporter(operation, index, lead)
             backend: Any = self._writers[step.key.endpoint]
             end = await executor.track(backend, step, WriteReceipt(None), self.offload, report, self.tracking)
             end = End(end.state, lead + end.message, end.follow_up)
@@ -282,6 +276,11 @@ class ActionRunner:
             for task in pending:  # still tracking: their audit entries stay "sent, outcome unknown"
                 task.cancel()
         self._pool.close(1.0)
+
+
+def _reporter(operation: Operation, index: int, lead: str) -> Callable[[str], None]:
+    """Where an item's progress lines go while it is tracked."""
+    return lambda line: operation.update(index, ItemState.TRACKING, lead + line)
 
 
 def _key_of(endpoint: str, verb: str, target: str) -> ActionKey | None:
