@@ -15,8 +15,11 @@ from hybridview.actions.claims import Claims
 from hybridview.actions.executors import Tracking
 from hybridview.actions.runner import ActionRunner
 from hybridview.core.actions import Plan
+from hybridview.core import moves
 from hybridview.core.compute_service import ServiceChange, plan_service_change
+from hybridview.core.drain import DrainRequest, plan_drain
 from hybridview.core.evacuation import EvacuationRequest, plan_evacuation
+from hybridview.core.identity import InstanceRef, VmRef
 from hybridview.core.left_behind import RestartRequest, plan_vm_restarts
 from hybridview.core.view import EstateView
 from hybridview.service.wiring import Endpoints
@@ -53,6 +56,32 @@ class ActionDesk:
 
     def service_change(self, view: EstateView, change: ServiceChange) -> Plan:
         return plan_service_change(view.estate, change)
+
+    # -- moves --------------------------------------------------------------------------------
+    def live_migration(self, view: EstateView, instance: InstanceRef, target_host: str | None) -> Plan:
+        return moves.plan_live_migration(view, instance, target_host)
+
+    def cold_migration(
+        self, view: EstateView, instance: InstanceRef, target_host: str | None, *, confirm: bool = False
+    ) -> Plan:
+        return moves.plan_cold_migration(view, instance, target_host, confirm=confirm)
+
+    def resize_decision(self, view: EstateView, instance: InstanceRef, *, confirm: bool) -> Plan:
+        return moves.plan_resize_decision(view, instance, confirm=confirm)
+
+    def live_migration_control(self, view: EstateView, instance: InstanceRef, *, abort: bool) -> Plan:
+        return moves.plan_live_migration_control(view, instance, abort=abort)
+
+    def relocation(
+        self, view: EstateView, vm: VmRef, *, host_moref: str | None, datastore_moref: str | None
+    ) -> Plan:
+        return moves.plan_relocation(view, vm, host_moref=host_moref, datastore_moref=datastore_moref)
+
+    def task_cancel(self, view: EstateView, vcenter: str, task_key: str) -> Plan:
+        return moves.plan_task_cancel(view, vcenter, task_key)
+
+    def drain(self, view: EstateView, request: DrainRequest) -> Plan:
+        return plan_drain(view, request)
 
     async def audit_entries(self, since: datetime | None = None) -> list[AuditEntry]:
         """The audit log, read in the runner's workers (it is a file: never on the GUI thread)."""

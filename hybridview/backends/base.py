@@ -75,8 +75,10 @@ class VCenterBackend(Protocol):
 
 
 # -- writes ---------------------------------------------------------------------------------
-# A write method blocks until the endpoint took the call (Nova: accepted; vCenter: its tasks
-# finished) and raises BackendError, with Nova's request id where there is one, when it did not.
+# A write method blocks until the endpoint took the call (Nova: accepted; vCenter: the task was
+# created, or for restart_vm its tasks finished) and raises BackendError, with Nova's request id
+# where there is one, when it did not. A vCenter write that starts a task returns the task's key
+# as the receipt's request_id; ``task_progress`` follows it.
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,55 @@ class NovaWrites(Protocol):
 
     def server_progress(self, instance_id: str, since: datetime | None = None) -> ServerProgress: ...
 
+    # moves
+    def live_migrate(self, instance_id: str, *, target_host: str | None, block_migration: str | bool) -> WriteReceipt:
+        """``os-migrateLive``: ``host`` null lets the scheduler choose; ``block_migration`` "auto" from 2.25."""
+        ...
+
+    def migrate(self, instance_id: str, *, target_host: str | None) -> WriteReceipt:
+        """Cold migration (``migrate``); a chosen host needs 2.56. The server ends at VERIFY_RESIZE."""
+        ...
+
+    def confirm_resize(self, instance_id: str) -> WriteReceipt: ...
+
+    def revert_resize(self, instance_id: str) -> WriteReceipt: ...
+
+    def abort_live_migration(self, instance_id: str, migration_id: str) -> WriteReceipt:
+        """``DELETE /servers/{id}/migrations/{migration_id}`` (2.24; a queued one from 2.65)."""
+        ...
+
+    def force_complete_live_migration(self, instance_id: str, migration_id: str) -> WriteReceipt:
+        """``POST /servers/{id}/migrations/{migration_id}/action`` force_complete (2.22)."""
+        ...
+
+    def migration_progress(self, instance_id: str, since: datetime | None = None) -> MigrationProgress:
+        """The server now, its newest live-migration/migration/resize record since ``since`` and its byte counters."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationProgress:
+    """One server as Nova reports it now, with its newest move record (``os-migrations``) and, while a
+    live migration runs, its counters (``GET /servers/{id}/migrations/{mid}``)."""
+
+    instance_id: str
+    status: str  # ACTIVE, MIGRATING, RESIZE, VERIFY_RESIZE, SHUTOFF, ERROR, …
+    vm_state: str | None
+    task_state: str | None
+    host: str | None
+    fault: str | None = None
+    migration_id: str | None = None
+    migration_type: str | None = None  # live-migration | migration | resize
+    migration_status: str | None = None  # queued, preparing, running, finished, confirmed, reverted, error, …
+    source_host: str | None = None
+    dest_host: str | None = None
+    memory_total_bytes: int | None = None
+    memory_processed_bytes: int | None = None
+    memory_remaining_bytes: int | None = None
+    disk_total_bytes: int | None = None
+    disk_processed_bytes: int | None = None
+    disk_remaining_bytes: int | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class VmPlacement:
@@ -130,6 +181,21 @@ class VmPlacement:
     host_moref: str | None
     power_state: str
     connection_state: str | None = None
+    datastore_morefs: tuple[str, ...] = ()  # where its files are (VirtualMachine.datastore)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskProgress:
+    """A vCenter task now (its TaskInfo)."""
+
+    key: str
+    state: str  # queued | running | success | error
+    progress: int | None = None  # percent while running
+    cancelable: bool = False
+    cancelled: bool = False  # TaskInfo.cancelled: a cancel was asked for
+    error: str | None = None  # the fault's localized message, when state is error
+    description_id: str | None = None
+    entity_moref: str | None = None
 
 
 @runtime_checkable
@@ -146,4 +212,29 @@ class VCenterWrites(Protocol):
 
     def find_vm(self, instance_uuid: str | None, vmx_path: str) -> VmPlacement | None:
         """The VM registered now with this instanceUuid (or, without one, this .vmx), if any."""
+        ...
+
+    def vm_placement(self, vm_moref: str) -> VmPlacement | None:
+        """Where this VM is now (host, datastores, power), or None when vCenter no longer has it."""
+        ...
+
+    def relocate_vm(self, vm_moref: str, *, host_moref: str | None, datastore_moref: str | None) -> WriteReceipt:
+        """``RelocateVM_Task`` (vMotion with a host, Storage vMotion with a datastore, or both); the receipt's
+        request_id is the task key. Returns once the task exists."""
+        ...
+
+    def enter_maintenance(self, host_moref: str, *, timeout_seconds: int, evacuate_powered_off: bool) -> WriteReceipt:
+        """``EnterMaintenanceMode_Task``; the receipt's request_id is the task key."""
+        ...
+
+    def exit_maintenance(self, host_moref: str, *, timeout_seconds: int) -> WriteReceipt:
+        """``ExitMaintenanceMode_Task``; the receipt's request_id is the task key."""
+        ...
+
+    def task_progress(self, task_key: str) -> TaskProgress:
+        """The task's TaskInfo now; BackendError when vCenter no longer knows the key."""
+        ...
+
+    def cancel_task(self, task_key: str) -> WriteReceipt:
+        """``CancelTask``; BackendError (with vCenter's reason) when the task is not cancelable."""
         ...

@@ -22,6 +22,16 @@ class Verb(StrEnum):
     EVACUATE = "evacuate"
     START_SERVER = "start-server"
     RESTART_VM = "restart-vm"  # register a VM of a dead ESXi host on a healthy one, then power it on
+    LIVE_MIGRATE = "live-migrate"
+    COLD_MIGRATE = "cold-migrate"  # ends at VERIFY_RESIZE unless the step asks to confirm
+    CONFIRM_RESIZE = "confirm-resize"
+    REVERT_RESIZE = "revert-resize"
+    ABORT_LIVE_MIGRATION = "abort-live-migration"
+    FORCE_COMPLETE = "force-complete"  # of a running live migration
+    RELOCATE_VM = "relocate-vm"  # vMotion and/or Storage vMotion (RelocateVM_Task)
+    ENTER_MAINTENANCE = "enter-maintenance"
+    EXIT_MAINTENANCE = "exit-maintenance"
+    CANCEL_TASK = "cancel-task"  # of a running vCenter task
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -89,6 +89,8 @@ class Instance:
     flavor: str | None
     boot_from_volume: bool
     availability_zone: str | None = None
+    vcpus: int | None = None  # the flavor's, where the server record embeds it (>= 2.47) or the flavor is known
+    memory_mb: int | None = None
 
     @property
     def ref(self) -> InstanceRef:
@@ -150,6 +152,7 @@ class Cluster:
     drs_enabled: bool
     admission_control: bool | None = None
     datacenter: str | None = None
+    drs_behavior: str | None = None  # fullyAutomated | partiallyAutomated | manual (configurationEx.drsConfig)
 
     @property
     def ref(self) -> ClusterRef:
@@ -212,6 +215,9 @@ class Datastore:
     name: str
     shared: bool
     host_morefs: tuple[str, ...] = ()  # the ESXi hosts that mount it (datastore.host[].key)
+    capacity_bytes: int | None = None  # summary.capacity
+    free_bytes: int | None = None  # summary.freeSpace
+    accessible: bool = True  # summary.accessible
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +237,22 @@ class VSphereEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class VCenterTask:
+    """A vCenter task that is queued or running (TaskManager.recentTask), whoever started it."""
+
+    key: str  # TaskInfo.key, e.g. "task-123"
+    moref: str  # the Task object's moref
+    description_id: str  # TaskInfo.descriptionId, e.g. "VirtualMachine.relocate", "HostSystem.enterMaintenanceMode"
+    entity_moref: str | None
+    entity_name: str | None
+    state: str  # queued | running | success | error
+    progress: int | None  # percent, while running
+    cancelable: bool
+    queued_at: datetime | None = None
+    user: str | None = None  # TaskInfo.reason.userName, when a user started it
+
+
+@dataclass(frozen=True, slots=True)
 class VCenterSnapshot:
     vcenter: str
     instance_uuid: str
@@ -242,6 +264,7 @@ class VCenterSnapshot:
     alarms: tuple[Alarm, ...] = ()
     events: tuple[VSphereEvent, ...] = ()
     version: str | None = None
+    tasks: tuple[VCenterTask, ...] = ()  # queued and running tasks
 
     @property
     def ref(self) -> EndpointRef:
