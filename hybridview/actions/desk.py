@@ -13,12 +13,14 @@ from datetime import datetime
 from hybridview.actions.audit import AuditEntry, AuditLog
 from hybridview.actions.claims import Claims
 from hybridview.actions.executors import Tracking
+from hybridview.actions.operation import Operation
 from hybridview.actions.runner import ActionRunner
 from hybridview.core.actions import Plan
 from hybridview.core import moves
 from hybridview.core.compute_service import ServiceChange, plan_service_change
 from hybridview.core.drain import DrainRequest, plan_drain
 from hybridview.core.evacuation import EvacuationRequest, plan_evacuation
+from hybridview.core.following import plan_following
 from hybridview.core.identity import InstanceRef, VmRef
 from hybridview.core.left_behind import RestartRequest, plan_vm_restarts
 from hybridview.core.view import EstateView
@@ -72,9 +74,7 @@ class ActionDesk:
     def live_migration_control(self, view: EstateView, instance: InstanceRef, *, abort: bool) -> Plan:
         return moves.plan_live_migration_control(view, instance, abort=abort)
 
-    def relocation(
-        self, view: EstateView, vm: VmRef, *, host_moref: str | None, datastore_moref: str | None
-    ) -> Plan:
+    def relocation(self, view: EstateView, vm: VmRef, *, host_moref: str | None, datastore_moref: str | None) -> Plan:
         return moves.plan_relocation(view, vm, host_moref=host_moref, datastore_moref=datastore_moref)
 
     def task_cancel(self, view: EstateView, vcenter: str, task_key: str) -> Plan:
@@ -82,6 +82,11 @@ class ActionDesk:
 
     def drain(self, view: EstateView, request: DrainRequest) -> Plan:
         return plan_drain(view, request)
+
+    def follow_running(self, view: EstateView) -> Operation | None:
+        """Follow the moves the endpoints show running that no operation of ours follows yet (sends nothing)."""
+        plan = plan_following(view, self.runner.running)
+        return self.runner.adopt(plan) if plan is not None else None
 
     async def audit_entries(self, since: datetime | None = None) -> list[AuditEntry]:
         """The audit log, read in the runner's workers (it is a file: never on the GUI thread)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -19,7 +19,15 @@ from hybridview.core.actions import ActionKey, Step, Verb
 
 T = TypeVar("T")
 Offload = Callable[..., Awaitable[Any]]
-Report = Callable[[str], None]  # a progress line for the item
+Detail = Mapping[str, object]
+
+
+class Report(Protocol):
+    """Where a tracked item's progress goes: a line, and the structured progress when there is some."""
+
+    def __call__(self, line: str, detail: Detail | None = None) -> None: ...
+
+
 DONE_EVACUATION = frozenset({"done", "completed"})
 FAILED_EVACUATION = frozenset({"error", "failed", "cancelled"})
 
@@ -115,6 +123,7 @@ async def poll_until(
     describe: Callable[[T], str],
     report: Report,
     tracking: Tracking,
+    detail_of: Callable[[T], Detail | None] = lambda _value: None,
 ) -> End:
     """Poll until ``end_of`` sees an end; a failed read is retried, and only many in a row lose track."""
     deadline = time.monotonic() + tracking.limit_seconds
@@ -134,7 +143,7 @@ async def poll_until(
             if end is not None:
                 return end
             last = describe(value)
-            report(last)
+            report(last, detail_of(value))
         if time.monotonic() >= deadline:
             return End(ItemState.UNKNOWN, f"no end seen in {tracking.limit_seconds:.0f} s: {last}")
         await asyncio.sleep(pause)
@@ -278,7 +287,7 @@ class RestartVm:
         return End(ItemState.DONE, f"poweredOn on {where}" + (f"; {receipt.detail}" if receipt.detail else ""))
 
 
-EXECUTORS: dict[Verb, Executor] = {
+RECOVERY_EXECUTORS: dict[Verb, Executor] = {
     Verb.FORCE_DOWN: ServiceChange(),
     Verb.UNSET_FORCE_DOWN: ServiceChange(),
     Verb.ENABLE_SERVICE: ServiceChange(),

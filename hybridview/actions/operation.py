@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from itertools import count
@@ -33,6 +33,9 @@ class ItemStatus:
     message: str = ""  # the latest progress line, Nova's or vCenter's error, or the result
     request_id: str | None = None
     audit_id: str | None = None
+    # the latest structured progress, where the endpoint gives it: "percent" (0-100), "migration_id",
+    # "task_key", "cancelable", Nova's memory_/disk_ total/processed/remaining_bytes, "waiting" ("confirm")
+    detail: Mapping[str, object] | None = None
 
     @property
     def ok(self) -> bool:
@@ -49,6 +52,7 @@ class ItemStatus:
             "message": self.message,
             "request_id": self.request_id,
             "audit_id": self.audit_id,
+            "detail": dict(self.detail) if self.detail else None,
         }
 
 
@@ -59,9 +63,10 @@ _numbers = count(1)
 class Operation:
     """Created by the runner; faces read ``items`` and listen for changes, on the event loop's thread."""
 
-    def __init__(self, plan: Plan, concurrency: int) -> None:
+    def __init__(self, plan: Plan, concurrency: int, *, found: bool = False) -> None:
         self.number = next(_numbers)
         self.plan = plan
+        self.found = found  # followed, not sent: found running at the endpoints (a restart, another tool)
         self.concurrency = concurrency
         self.items: list[ItemStatus] = [
             ItemStatus(s, ItemState.BLOCKED, s.blocked_reason or "") if s.blocked else ItemStatus(s, ItemState.QUEUED)
@@ -106,6 +111,7 @@ class Operation:
         *,
         request_id: str | None = None,
         audit_id: str | None = None,
+        detail: Mapping[str, object] | None = None,
     ) -> None:
         item = self.items[index]
         self.items[index] = replace(
@@ -114,6 +120,7 @@ class Operation:
             message=item.message if message is None else message,
             request_id=request_id or item.request_id,
             audit_id=audit_id or item.audit_id,
+            detail=item.detail if detail is None else detail,
         )
         for listener in list(self._listeners):
             listener(self, self.items[index])

@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 
 from hybridview.actions.audit import AuditEntry, AuditLog, Outcome
 from hybridview.actions.claims import Claims
-from hybridview.actions.executors import EXECUTORS, End, Prior, Tracking
+from hybridview.actions.executors import Detail, End, Prior, Report, Tracking
+from hybridview.actions.verbs import EXECUTORS
 from hybridview.actions.operation import ItemState, Operation
 from hybridview.backends.base import BackendError, WriteReceipt
 from hybridview.core.actions import ActionKey, Plan, Step, Verb
@@ -90,6 +91,41 @@ class ActionRunner:
         operation = self.submit(plan, fenced=fenced, concurrency=concurrency)
         await operation.finished.wait()
         return operation
+
+    def adopt(self, plan: Plan) -> Operation:
+        """Follow moves found running at the endpoints (started before a restart, or elsewhere); nothing is sent.
+
+        Their keys are held while they are followed, so the same move is not submitted meanwhile, and an
+        audit entry of ours still open for one of them is completed when its end is seen.
+        """
+        self.claims.claim(s.key for s in plan.steps)
+        operation = Operation(plan, max(1, len(plan.steps)), found=True)
+        self.operations.append(operation)
+        for watcher in self._watchers:
+            watcher(operation)
+        task = spawn(self._follow_found(operation), name=f"follow {operation.number}: {plan.title}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return operation
+
+    async def _follow_found(self, operation: Operation) -> None:
+        try:
+            unfinished = await self.offload(self._unfinished_keys)
+
+            async def one(index: int, step: Step) -> None:
+                prior = Prior(True, "found running")
+                try:
+                    end = await self._follow_earlier(operation, index, step, prior, "", unfinished.get(step.key))
+                except Exception as exc:
+                    log.exception("following %s failed inside hybridview", step.key)
+                    end = End(ItemState.UNKNOWN, f"hybridview lost track: {describe_exception(exc)}")
+                operation.update(index, end.state, end.message)
+
+            await asyncio.gather(*(one(i, item.step) for i, item in enumerate(operation.items)))
+        finally:
+            for item in operation.items:
+                self.claims.release(item.step.key)
+            operation.finished.set()
 
     def retry_plan(self, operation: Operation) -> Plan:
         """The failed and unknown steps of an operation, as a plan of their own; they check before sending."""
@@ -278,9 +314,13 @@ class ActionRunner:
         self._pool.close(1.0)
 
 
-def _reporter(operation: Operation, index: int, lead: str) -> Callable[[str], None]:
+def _reporter(operation: Operation, index: int, lead: str) -> Report:
     """Where an item's progress lines go while it is tracked."""
-    return lambda line: operation.update(index, ItemState.TRACKING, lead + line)
+
+    def report(line: str, detail: Detail | None = None) -> None:
+        operation.update(index, ItemState.TRACKING, lead + line, detail=detail)
+
+    return report
 
 
 def _key_of(endpoint: str, verb: str, target: str) -> ActionKey | None:

@@ -122,7 +122,11 @@ class NovaWrites(Protocol):
 
     def server_progress(self, instance_id: str, since: datetime | None = None) -> ServerProgress: ...
 
-    # moves
+
+@runtime_checkable
+class NovaMoves(Protocol):
+    """The moves of one Nova cloud: live and cold migration and their follow-ups."""
+
     def live_migrate(self, instance_id: str, *, target_host: str | None, block_migration: str | bool) -> WriteReceipt:
         """``os-migrateLive``: ``host`` null lets the scheduler choose; ``block_migration`` "auto" from 2.25."""
         ...
@@ -213,6 +217,11 @@ class VCenterWrites(Protocol):
     def find_vm(self, instance_uuid: str | None, vmx_path: str) -> VmPlacement | None:
         """The VM registered now with this instanceUuid (or, without one, this .vmx), if any."""
         ...
+
+
+@runtime_checkable
+class VCenterMoves(Protocol):
+    """vMotion, Storage vMotion, maintenance mode, and the tasks they start."""
 
     def vm_placement(self, vm_moref: str) -> VmPlacement | None:
         """Where this VM is now (host, datastores, power), or None when vCenter no longer has it."""
