@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build (once) the vCenter simulator test peer from Debian packages, offline.
 # Installs golang-go + govmomi sources via apt if missing, then builds
-# tests/peers/vcsim/launcher in GOPATH mode. Rebuilds only when main.go is
-# newer than the binary (or FORCE=1).
+# tests/peers/vcsim/launcher in GOPATH mode. Rebuilds only when a .go file of the
+# launcher is newer than the binary (or FORCE=1).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,7 +23,9 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-if [[ -x "$BIN" && "$BIN" -nt "$SRC/main.go" && "${FORCE:-0}" != 1 ]]; then
+newer=""
+[[ -x "$BIN" ]] && newer="$(find "$SRC" -name '*.go' -newer "$BIN" -print -quit)"
+if [[ -x "$BIN" && -z "$newer" && "${FORCE:-0}" != 1 ]]; then
   echo "vcsim peer up to date: $BIN"
   exit 0
 fi

@@ -22,6 +22,30 @@ like one (README "Made faithful"); each difference has a vcsim-only test at the 
   multipleHostAccess unset): test_a_datastore_lists_every_host_that_mounts_it.
 - configurationEx.dasConfig.enabled can be set (ReconfigureComputeResource_Task ignores dasConfig
   in the simulator): test_cluster_ha_follows_set_cluster_ha.
+
+Moves (RelocateVM_Task, maintenance mode, tasks), answered by the launcher's hooks:
+- After a vMotion both hosts' HostSystem.vm lists follow (the simulator changed runtime.host only):
+  test_a_vmotion_updates_both_hosts_vm_lists.
+- After a Storage vMotion the files move, and the .vmx path, the disks' backings and Datastore.vm
+  follow (the simulator set VirtualMachine.datastore only):
+  test_a_storage_vmotion_moves_the_files_and_the_datastores_vm_lists.
+- A relocation to a host outside the VM's pool's compute resource is InvalidArgument, an unknown host
+  ManagedObjectNotFound, a disconnected host fails the task with InvalidHostConnectionState (the
+  simulator moved the VM anywhere, and dropped the connection for an unknown host):
+  test_a_relocation_the_target_cannot_take_is_refused.
+- A relocation runs (set_relocate_seconds) with progress, is cancelable, CancelTask cancels it, one
+  task runs at a time on a VM (the simulator's tasks ended inside the call; it lacked CancelTask):
+  test_a_slow_relocation_shows_progress_and_is_cancelled.
+- EnterMaintenanceMode_Task waits while powered-on VMs run on the host and fails at its timeout, unless
+  DRS is fully automated, which moves them within the cluster; no VM moves onto a host in maintenance
+  (the simulator entered at once, leaving the VMs there):
+  test_maintenance_mode_waits_for_running_vms_unless_drs_is_fully_automated and
+  test_maintenance_mode_with_fully_automated_drs_moves_the_vms_within_the_cluster.
+- Maintenance mode reaches WaitForUpdatesEx, entering twice or leaving when out is InvalidState (the
+  simulator set the flag unannounced and accepted both):
+  test_maintenance_mode_reaches_the_change_feed_and_is_left_once.
+- Clusters start DRS fullyAutomated (the VPX model left defaultVmBehavior unset), set_cluster_drs changes
+  it: test_clusters_start_with_drs_fully_automated_and_follow_set_cluster_drs.
 """
 
 from __future__ import annotations
@@ -31,12 +55,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pyVim.connect import Disconnect, SmartConnect
 from pyVim.task import WaitForTask
-from pyVmomi import vim
+from pyVmomi import vim, vmodl
 
 from hybridview.core.correlation import correlate
 from hybridview.core.health import evaluate
@@ -311,3 +336,200 @@ def test_cluster_ha_follows_set_cluster_ha(peer: VcsimPeer, backend: VSphereBack
     _feed_until(backend, lambda snap: [c.ha_enabled for c in snap.clusters] == [True])
     peer.set_cluster_ha(cluster["moref"], False)
     assert [c.ha_enabled for c in backend.fetch().clusters] == [False]
+
+
+# --- moves: vMotion, Storage vMotion, maintenance mode, tasks (vcsim only) -------------------
+
+
+@pytest.fixture
+def moves_peer() -> Iterator[VcsimPeer]:
+    """Two clusters of two hosts, two datastores every host mounts."""
+    with VcsimPeer(clusters=2, hosts=2, vms=8, datastores=2, username=VCSIM_USER, password=VCSIM_PASSWORD) as running:
+        yield running
+
+
+@pytest.fixture
+def moves_si(moves_peer: VcsimPeer) -> Iterator[Any]:
+    connection = SmartConnect(
+        host=moves_peer.host,
+        port=moves_peer.port,
+        user=VCSIM_USER,
+        pwd=VCSIM_PASSWORD,
+        sslContext=moves_peer.ssl_context(),
+    )
+    yield connection
+    Disconnect(connection)
+
+
+def _neighbour(peer: VcsimPeer, host: str, *, same_cluster: bool = True) -> str:
+    hosts = peer.list_hosts()
+    cluster = next(h["cluster_moref"] for h in hosts if h["moref"] == host)
+    return str(
+        next(h["moref"] for h in hosts if h["moref"] != host and (h["cluster_moref"] == cluster) == same_cluster)
+    )
+
+
+def _vm_list(obj: Any) -> set[str]:
+    return {vm._moId for vm in obj.vm}
+
+
+def _wait_task(task: Any, seconds: float = 10.0) -> Any:
+    deadline = time.monotonic() + seconds
+    while task.info.state in ("queued", "running"):
+        assert time.monotonic() < deadline, f"task {task.info.key} still {task.info.state}"
+        time.sleep(0.05)
+    return task.info
+
+
+@pytest.mark.vcsim_peer
+def test_a_vmotion_updates_both_hosts_vm_lists(moves_peer: VcsimPeer, moves_si: Any) -> None:
+    """The simulator changed runtime.host only: HostSystem.vm of both hosts kept the VM where it was."""
+    row = moves_peer.list_vms()[0]
+    source, target = (
+        vim.HostSystem(row["host"], moves_si._stub),
+        vim.HostSystem(_neighbour(moves_peer, row["host"]), moves_si._stub),
+    )
+    vm = _vm(moves_si, row["moref"])
+    assert _wait_task(vm.RelocateVM_Task(spec=vim.vm.RelocateSpec(host=target))).state == "success"
+    assert vm.runtime.host._moId == target._moId
+    assert row["moref"] in _vm_list(target) and row["moref"] not in _vm_list(source)
+
+
+@pytest.mark.vcsim_peer
+def test_a_storage_vmotion_moves_the_files_and_the_datastores_vm_lists(moves_peer: VcsimPeer, moves_si: Any) -> None:
+    """The simulator set VirtualMachine.datastore only: the .vmx path, the files on disk and Datastore.vm stayed."""
+    row = moves_peer.list_vms()[0]
+    vm = _vm(moves_si, row["moref"])
+    (old,) = vm.datastore
+    new = next(ds for ds in vm.runtime.host.datastore if ds._moId != old._moId)
+    assert _wait_task(vm.RelocateVM_Task(spec=vim.vm.RelocateSpec(datastore=new))).state == "success"
+    assert [ds._moId for ds in vm.datastore] == [new._moId]
+    assert vm.config.files.vmPathName == row["vmx_path"].replace(f"[{old.name}]", f"[{new.name}]")
+    assert vm.summary.config.vmPathName == vm.config.files.vmPathName
+    disks = [d.backing for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualDisk)]
+    assert disks and all(str(getattr(b, "fileName", "")).startswith(f"[{new.name}] ") for b in disks)
+    assert row["moref"] in _vm_list(new) and row["moref"] not in _vm_list(old)
+    relative = vm.config.files.vmPathName.partition("] ")[2]
+    assert list(Path(moves_peer.ready["datastore_dir"]).glob(f"govcsim-*-{new.name}-*/{relative}"))
+    assert not list(Path(moves_peer.ready["datastore_dir"]).glob(f"govcsim-*-{old.name}-*/{relative}"))
+
+
+@pytest.mark.vcsim_peer
+def test_a_relocation_the_target_cannot_take_is_refused(moves_peer: VcsimPeer, moves_si: Any) -> None:
+    """The simulator moved a VM anywhere (and dropped the connection for an unknown host)."""
+    row = moves_peer.list_vms()[0]
+    vm = _vm(moves_si, row["moref"])
+    far = vim.HostSystem(_neighbour(moves_peer, row["host"], same_cluster=False), moves_si._stub)
+    with pytest.raises(vmodl.fault.InvalidArgument):  # a host outside the compute resource of the VM's pool
+        vm.RelocateVM_Task(spec=vim.vm.RelocateSpec(host=far))
+    with pytest.raises(vmodl.fault.ManagedObjectNotFound):
+        vm.RelocateVM_Task(spec=vim.vm.RelocateSpec(host=vim.HostSystem("host-999999", moves_si._stub)))
+    near = _neighbour(moves_peer, row["host"])
+    moves_peer.set_host_state(near, "disconnected")
+    info = _wait_task(vm.RelocateVM_Task(spec=vim.vm.RelocateSpec(host=vim.HostSystem(near, moves_si._stub))))
+    assert (info.state, type(info.error)) == ("error", vim.fault.InvalidHostConnectionState)
+    assert "connection state of the host" in info.error.msg
+    assert vm.runtime.host._moId == row["host"]
+
+
+@pytest.mark.vcsim_peer
+def test_a_slow_relocation_shows_progress_and_is_cancelled(moves_peer: VcsimPeer, moves_si: Any) -> None:
+    """The simulator's tasks ended inside the call, with no progress, and it had no CancelTask."""
+    row = moves_peer.list_vms()[0]
+    vm = _vm(moves_si, row["moref"])
+    moves_peer.set_relocate_seconds(3)
+    task = vm.RelocateVM_Task(spec=vim.vm.RelocateSpec(host=vim.HostSystem(_neighbour(moves_peer, row["host"]))))
+    time.sleep(0.6)
+    info = task.info
+    assert (info.state, info.cancelable, info.descriptionId, info.entityName) == (
+        "running",
+        True,
+        "VirtualMachine.relocate",
+        row["name"],
+    )
+    assert 0 < info.progress < 100 and info.reason.userName == VCSIM_USER
+    with pytest.raises(vim.fault.TaskInProgress):  # one task at a time on a VM
+        WaitForTask(vm.RelocateVM_Task(spec=vim.vm.RelocateSpec(datastore=vm.datastore[0])))
+    task.CancelTask()
+    info = _wait_task(task)
+    assert (info.state, info.cancelled, type(info.error)) == ("error", True, vmodl.fault.RequestCanceled)
+    assert vm.runtime.host._moId == row["host"]
+    with pytest.raises(vim.fault.InvalidState):  # it has ended
+        task.CancelTask()
+
+
+def _cluster_of(peer: VcsimPeer, host: str) -> str:
+    return str(next(h["cluster_moref"] for h in peer.list_hosts() if h["moref"] == host))
+
+
+@pytest.mark.vcsim_peer
+def test_maintenance_mode_waits_for_running_vms_unless_drs_is_fully_automated(
+    moves_peer: VcsimPeer, moves_si: Any
+) -> None:
+    """The simulator entered maintenance mode at once, whatever ran on the host."""
+    host_moref = next(h["moref"] for h in moves_peer.list_hosts() if h["vms"])
+    host = vim.HostSystem(host_moref, moves_si._stub)
+    moves_peer.set_cluster_drs(_cluster_of(moves_peer, host_moref), "partiallyAutomated")
+    task = host.EnterMaintenanceMode_Task(timeout=1, evacuatePoweredOffVms=False)
+    time.sleep(0.4)
+    assert (task.info.state, host.runtime.inMaintenanceMode) == ("running", False)
+    info = _wait_task(task)
+    assert (info.state, type(info.error)) == ("error", vim.fault.Timedout)
+    assert not host.runtime.inMaintenanceMode
+
+
+@pytest.mark.vcsim_peer
+def test_maintenance_mode_with_fully_automated_drs_moves_the_vms_within_the_cluster(
+    moves_peer: VcsimPeer, moves_si: Any
+) -> None:
+    """The simulator left the VMs on a host in maintenance mode."""
+    host_moref = next(h["moref"] for h in moves_peer.list_hosts() if h["vms"])
+    on_it = {v["moref"] for v in moves_peer.list_vms() if v["host"] == host_moref}
+    host = vim.HostSystem(host_moref, moves_si._stub)
+    assert _wait_task(host.EnterMaintenanceMode_Task(timeout=0)).state == "success"
+    assert host.runtime.inMaintenanceMode and not _vm_list(host)
+    moved = {v["moref"]: v["host"] for v in moves_peer.list_vms() if v["moref"] in on_it}
+    assert set(moved.values()) == {_neighbour(moves_peer, host_moref)}
+    other = vim.HostSystem(_neighbour(moves_peer, host_moref), moves_si._stub)
+    info = _wait_task(_vm(moves_si, next(iter(on_it))).RelocateVM_Task(spec=vim.vm.RelocateSpec(host=host)))
+    assert (info.state, type(info.error)) == ("error", vim.fault.InvalidHostState)  # no VM moves onto it
+    assert on_it <= _vm_list(other)
+
+
+@pytest.mark.vcsim_peer
+def test_maintenance_mode_reaches_the_change_feed_and_is_left_once(moves_peer: VcsimPeer, moves_si: Any) -> None:
+    """The simulator set runtime.inMaintenanceMode in place: only full reads saw it."""
+    backend = vcsim_backend(moves_peer)
+    try:
+        host_moref = (
+            next(h["moref"] for h in moves_peer.list_hosts() if not h["vms"])
+            if any(not h["vms"] for h in moves_peer.list_hosts())
+            else moves_peer.list_hosts()[0]["moref"]
+        )
+        host = vim.HostSystem(host_moref, moves_si._stub)
+        _drained(backend)
+        assert _wait_task(host.EnterMaintenanceMode_Task(timeout=0)).state == "success"
+        _feed_until(backend, lambda s: any(h.moref == host_moref and h.in_maintenance for h in s.hosts))
+        with pytest.raises(vim.fault.InvalidState):
+            WaitForTask(host.EnterMaintenanceMode_Task(timeout=0))  # already in maintenance mode
+        assert _wait_task(host.ExitMaintenanceMode_Task(timeout=0)).state == "success"
+        _feed_until(backend, lambda s: any(h.moref == host_moref and not h.in_maintenance for h in s.hosts))
+        with pytest.raises(vim.fault.InvalidState):
+            WaitForTask(host.ExitMaintenanceMode_Task(timeout=0))  # not in maintenance mode
+    finally:
+        backend.close()
+
+
+@pytest.mark.vcsim_peer
+def test_clusters_start_with_drs_fully_automated_and_follow_set_cluster_drs(moves_peer: VcsimPeer) -> None:
+    """The VPX model enabled DRS with defaultVmBehavior unset, which a real vCenter never shows."""
+    backend = vcsim_backend(moves_peer)
+    try:
+        assert {c.drs_behavior for c in _drained(backend).fetch().clusters} == {"fullyAutomated"}
+        cluster = moves_peer.list_clusters()[0]
+        moves_peer.set_cluster_drs(cluster["name"], "manual")
+        _feed_until(
+            backend, lambda s: any(c.name == cluster["name"] and c.drs_behavior == "manual" for c in s.clusters)
+        )
+    finally:
+        backend.close()

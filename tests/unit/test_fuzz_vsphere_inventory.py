@@ -37,7 +37,7 @@ PYVMOMI: dict[str, list[dict[str, Any]]] = {
             "name": "Cluster1",
             "configurationEx": vim.cluster.ConfigInfoEx(
                 dasConfig=vim.cluster.DasConfigInfo(enabled=True, admissionControlEnabled=True),
-                drsConfig=vim.cluster.DrsConfigInfo(enabled=True),
+                drsConfig=vim.cluster.DrsConfigInfo(enabled=True, defaultVmBehavior="fullyAutomated"),
             ),
             "triggeredAlarmState": [_alarm("alarm-7", "yellow")],
         },
@@ -87,6 +87,9 @@ PYVMOMI: dict[str, list[dict[str, Any]]] = {
         {
             "name": "shared-1",
             "summary.multipleHostAccess": True,
+            "summary.capacity": 2 << 40,
+            "summary.freeSpace": 1 << 40,
+            "summary.accessible": True,
             "host": [vim.Datastore.HostMount(key=vim.HostSystem(h)) for h in ("host-1", "host-2")],
         },
         {
@@ -102,7 +105,11 @@ SEEDS = {
 ALARM_KEYS = ("alarm", "status", "time")  # in triggeredAlarmState entries
 # The keys each mapping reads, nested ones too, so that mutations hit them often.
 READ_KEYS = {
-    inv.CLUSTER: (*inv.PROPERTIES[inv.CLUSTER], "ha_enabled", "drs_enabled", "admission_control", *ALARM_KEYS),
+    inv.CLUSTER: (
+        *inv.PROPERTIES[inv.CLUSTER],
+        *("ha_enabled", "drs_enabled", "drs_behavior", "admission_control"),
+        *ALARM_KEYS,
+    ),
     inv.HOST: (*inv.PROPERTIES[inv.HOST], "cpu_mhz", "cores", "memory_bytes", "memory_mb", *ALARM_KEYS),
     inv.VM: inv.PROPERTIES[inv.VM],
     inv.DATASTORE: inv.PROPERTIES[inv.DATASTORE],
@@ -119,7 +126,12 @@ OBJECTS_OF = {kind: st.dictionaries(MOREFS, PROPS[kind], max_size=2) for kind in
 
 def test_the_seeds_are_what_convert_makes_of_real_values() -> None:
     cluster, host, vm, datastore = (SEEDS[k][0] for k in KINDS)
-    assert cluster["configurationEx"] == {"ha_enabled": True, "admission_control": True, "drs_enabled": True}
+    assert cluster["configurationEx"] == {
+        "ha_enabled": True,
+        "admission_control": True,
+        "drs_enabled": True,
+        "drs_behavior": "fullyAutomated",
+    }
     assert cluster["triggeredAlarmState"] == [{"alarm": "alarm-7", "status": "yellow", "time": T0.isoformat()}]
     assert (host["parent"], host["runtime.dasHostState"], host["summary.hardware"]["memory_bytes"]) == (
         "domain-c1",
@@ -146,6 +158,8 @@ def test_a_vms_files_and_connection_and_a_datastores_mounts_are_mapped() -> None
     assert (vms["vm-2"].vmx_path, vms["vm-2"].connection_state) == (None, None)  # unset: not read
     datastores = {ds.moref: ds for ds in snap.datastores}
     assert (datastores["datastore-1"].host_morefs, datastores["datastore-1"].shared) == (("host-1", "host-2"), True)
+    assert (datastores["datastore-1"].capacity_bytes, datastores["datastore-1"].free_bytes) == (2 << 40, 1 << 40)
+    assert (datastores["datastore-9"].capacity_bytes, datastores["datastore-9"].accessible) == (None, True)
     assert (datastores["datastore-9"].host_morefs, datastores["datastore-9"].shared) == (("host-9",), False)
 
 
@@ -287,3 +301,57 @@ def test_convert_then_map_raises_nothing_but_skips(data: st.DataObject) -> None:
     assert_well_typed(mapped.value)
     for skip in map(parse_skip, mapped.warnings):
         assert skip.cause.startswith(kind), skip.cause
+
+
+# --- tasks: TaskManager.recentTask; only queued and running ones are shown -----------------
+
+TASK_INFOS = [
+    vim.TaskInfo(
+        key="task-7",
+        descriptionId="VirtualMachine.relocate",
+        entity=vim.VirtualMachine("vm-1"),
+        entityName="web-1",
+        state=vim.TaskInfo.State.running,
+        progress=40,
+        cancelable=True,
+        queueTime=T0,
+        reason=vim.TaskReasonUser(userName="ops@vsphere.local"),
+    ),
+    vim.TaskInfo(key="task-8", descriptionId="HostSystem.enterMaintenanceMode", state="success", queueTime=T0),
+]
+TASK_SEEDS = [{"info": plain("info", info)} for info in TASK_INFOS]
+TASK_KEYS = ("info", "key", "description_id", "entity", "entity_name", "state", "progress", "cancelable", "queued_at")
+TASK_PROPS = mutated(TASK_SEEDS, TASK_KEYS, VALUES) | st.dictionaries(st.just("info"), VALUES)
+
+
+def test_a_running_task_is_mapped_and_a_finished_one_left_out() -> None:
+    snap = _snapshot({inv.TASK: {"task-7": TASK_SEEDS[0], "task-8": TASK_SEEDS[1]}}).value
+    (task,) = snap.tasks
+    assert (task.key, task.description_id, task.entity_moref, task.entity_name) == (
+        "task-7",
+        "VirtualMachine.relocate",
+        "vm-1",
+        "web-1",
+    )
+    assert (task.state, task.progress, task.cancelable, task.queued_at, task.user) == (
+        "running",
+        40,
+        True,
+        T0,
+        "ops@vsphere.local",
+    )
+
+
+@given(props=TASK_PROPS)
+def test_a_task_is_mapped_well_typed_skipped_or_left_out_as_ended(props: inv.Props) -> None:
+    mapped = _snapshot({inv.TASK: {"task-1": props}})
+    assert_well_typed(mapped.value)
+    skips = [parse_skip(w) for w in mapped.warnings]
+    if mapped.value.tasks:
+        assert not skips and mapped.value.tasks[0].state in inv.RUNNING_TASK_STATES
+    elif skips:
+        assert [(s.kind, s.names) for s in skips] == [(inv.TASK, ("task-1",))]
+        assert skips[0].cause.startswith(inv.TASK), skips[0].cause
+    else:
+        info = props.get("info") or {}
+        assert isinstance(info, dict) and info.get("state") not in inv.RUNNING_TASK_STATES

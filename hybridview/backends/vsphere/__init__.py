@@ -4,8 +4,9 @@
 thumbprint), login and renewal, ``reads`` the paged RetrievePropertiesEx reads, alarms
 and events, ``feed`` the WaitForUpdatesEx change feed, ``convert`` pyVmomi values ->
 plain values, ``inventory`` plain state -> core snapshot (no pyVmomi), ``actions`` the
-writes (restart a dead host's VM from its .vmx, find a VM), ``errors`` failures ->
-BackendError.
+writes (restart a dead host's VM from its .vmx, find a VM), ``moves`` the writes that start
+a task (vMotion, Storage vMotion, maintenance mode) and the tasks' progress and cancel,
+``errors`` failures -> BackendError.
 """
 
 from hybridview.backends.vsphere.backend import VSphereBackend

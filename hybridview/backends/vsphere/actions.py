@@ -28,7 +28,7 @@ PC = vmodl.query.PropertyCollector
 TASK_TIMEOUT_SECONDS = 600.0  # per task; registering and powering on take seconds on a healthy vCenter
 POLL_FIRST_SECONDS, POLL_MAX_SECONDS = 0.1, 2.0
 DATASTORE = re.compile(r"^\[([^\]]+)\] ")
-PLACEMENT = ("config.instanceUuid", "runtime.host", "runtime.powerState", "runtime.connectionState")
+PLACEMENT = ("config.instanceUuid", "runtime.host", "runtime.powerState", "runtime.connectionState", "datastore")
 OLD_VM = ("parent", "config.files.vmPathName", "runtime.host", "runtime.connectionState")
 HOST = ("name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode", "datastore")
 
@@ -43,18 +43,19 @@ def find_vm(session: Session, instance_uuid: str | None, vmx_path: str) -> VmPla
         found = list(index.FindAllByUuid(uuid=instance_uuid, vmSearch=True, instanceUuid=True) or ())
     else:
         found = [vm for dc in _datacenters(session) if (vm := index.FindByDatastorePath(dc, vmx_path)) is not None]
-    rows = _read(session, found, vim.VirtualMachine, PLACEMENT)
-    return min((_placement(moref, props) for moref, props in rows.items()), key=_preference, default=None)
+    rows = read_props(session, found, vim.VirtualMachine, PLACEMENT)
+    return min((placement(moref, props) for moref, props in rows.items()), key=_preference, default=None)
 
 
-def _placement(moref: str, p: dict[str, Any]) -> VmPlacement:
+def placement(moref: str, p: dict[str, Any]) -> VmPlacement:
     host = p.get("runtime.host")
     return VmPlacement(
         moref=moref,
-        instance_uuid=_str(p.get("config.instanceUuid")),
+        instance_uuid=text(p.get("config.instanceUuid")),
         host_moref=host._moId if host is not None else None,
-        power_state=_str(p.get("runtime.powerState")) or "unknown",
-        connection_state=_str(p.get("runtime.connectionState")),
+        power_state=text(p.get("runtime.powerState")) or "unknown",
+        connection_state=text(p.get("runtime.connectionState")),
+        datastore_morefs=tuple(ds._moId for ds in p.get("datastore") or ()),
     )
 
 
@@ -95,9 +96,9 @@ def restart_vm(
     task_timeout: float = TASK_TIMEOUT_SECONDS,
 ) -> WriteReceipt:
     """Register the VM of a dead host on ``host_moref`` from its .vmx, keep its instanceUuid, power it on."""
-    steps = _Steps(endpoint, task_timeout)
+    steps = Steps(endpoint, task_timeout)
     stub = session.si._stub
-    old = _read(session, [vim.VirtualMachine(vm_moref, stub)], vim.VirtualMachine, OLD_VM).get(vm_moref)
+    old = read_props(session, [vim.VirtualMachine(vm_moref, stub)], vim.VirtualMachine, OLD_VM).get(vm_moref)
     live = _live(find_vm(session, instance_uuid, vmx_path))
     if live is None and old is None:  # an earlier attempt may have registered it and stopped there
         live = _live(find_vm(session, None, vmx_path))
@@ -125,7 +126,7 @@ def restart_vm(
                 path=vmx_path, name=name, asTemplate=False, pool=target.pool, host=target.host
             )
         vm = steps.wait(f"registering {vmx_path} on {target.name}", task)
-        given = _str(_one(session, vm, "config.instanceUuid"))
+        given = text(read_one(session, vm, "config.instanceUuid"))
         notes = [f"registered {name} as {vm._moId} on {target.name}"]
         notes += _finish(steps, vm, name, instance_uuid, given, powered_on=False)
     except BackendError as error:
@@ -140,7 +141,7 @@ def _live(placement: VmPlacement | None) -> VmPlacement | None:
     return placement if placement is not None and placement.connection_state == "connected" else None
 
 
-def _finish(steps: _Steps, vm: Any, name: str, wanted: str | None, given: str | None, powered_on: bool) -> list[str]:
+def _finish(steps: Steps, vm: Any, name: str, wanted: str | None, given: str | None, powered_on: bool) -> list[str]:
     """Give ``vm`` the instanceUuid Nova knows and power it on, as far as it still needs; what it did."""
     notes = []
     if wanted and (given or "").lower() != wanted.lower():
@@ -159,11 +160,11 @@ def _finish(steps: _Steps, vm: Any, name: str, wanted: str | None, given: str | 
 def _target(session: Session, endpoint: str, host_moref: str, vmx_path: str) -> _Target:
     """The host to register on, checked: it answers, is not in maintenance, mounts the .vmx's datastore."""
     host = vim.HostSystem(host_moref, session.si._stub)
-    p = _read(session, [host], vim.HostSystem, HOST).get(host_moref)
+    p = read_props(session, [host], vim.HostSystem, HOST).get(host_moref)
     if p is None:
         raise BackendError(endpoint, f"host {host_moref} is not in vCenter's inventory")
-    name = _str(p.get("name")) or host_moref
-    state = _str(p.get("runtime.connectionState"))
+    name = text(p.get("name")) or host_moref
+    state = text(p.get("runtime.connectionState"))
     if state != "connected":
         raise BackendError(endpoint, f"{name} is {state}: a VM can only be registered on a host that answers")
     if p.get("runtime.inMaintenanceMode"):
@@ -171,11 +172,11 @@ def _target(session: Session, endpoint: str, host_moref: str, vmx_path: str) -> 
     datastore = DATASTORE.match(vmx_path)
     if datastore is None:
         raise BackendError(endpoint, f"{vmx_path!r} is not a datastore path like '[datastore] dir/name.vmx'")
-    mounted = _read(session, list(p.get("datastore") or ()), vim.Datastore, ("name",))
+    mounted = read_props(session, list(p.get("datastore") or ()), vim.Datastore, ("name",))
     if datastore.group(1) not in {props.get("name") for props in mounted.values()}:
         raise BackendError(endpoint, f"{name} does not mount datastore {datastore.group(1)} of {vmx_path}")
     cluster = p.get("parent")
-    pool = _one(session, cluster, "resourcePool") if isinstance(cluster, vim.ComputeResource) else None
+    pool = read_one(session, cluster, "resourcePool") if isinstance(cluster, vim.ComputeResource) else None
     if pool is None:
         raise BackendError(endpoint, f"{name} is in no cluster with a resource pool")
     return _Target(host, name, cluster, pool)
@@ -191,7 +192,7 @@ def _check_old(session: Session, endpoint: str, what: str, old: dict[str, Any], 
     source = old.get("runtime.host")
     if source is None:
         return
-    cluster = _one(session, source, "parent")
+    cluster = read_one(session, source, "parent")
     if cluster is not None and cluster._moId != target.cluster._moId:
         raise BackendError(endpoint, f"{target.name} is not in the cluster of {what}'s host {source._moId}")
 
@@ -199,15 +200,15 @@ def _check_old(session: Session, endpoint: str, what: str, old: dict[str, Any], 
 def _vm_folder(session: Session, endpoint: str, entity: Any) -> Any:
     """The VM folder of the datacenter above ``entity``."""
     for _depth in range(64):  # folders nest, never this deep
-        entity = _one(session, entity, "parent")
+        entity = read_one(session, entity, "parent")
         if isinstance(entity, vim.Datacenter):
-            return _one(session, entity, "vmFolder")
+            return read_one(session, entity, "vmFolder")
         if entity is None:
             break
     raise BackendError(endpoint, "no datacenter above the target host: cannot find a VM folder")
 
 
-class _Steps:
+class Steps:
     """The vCenter tasks of one write, waited for in turn; their keys make its request id."""
 
     def __init__(self, endpoint: str, timeout: float) -> None:
@@ -258,7 +259,9 @@ class _Steps:
 # -- property reads ----------------------------------------------------------------------------
 
 
-def _read(session: Session, objects: Sequence[Any], mo_type: type, paths: Sequence[str]) -> dict[str, dict[str, Any]]:
+def read_props(
+    session: Session, objects: Sequence[Any], mo_type: type, paths: Sequence[str]
+) -> dict[str, dict[str, Any]]:
     """moref -> {path: pyVmomi value} of each object that still exists; an unset property is absent."""
     if not objects:
         return {}
@@ -282,9 +285,9 @@ def _read(session: Session, objects: Sequence[Any], mo_type: type, paths: Sequen
     return rows
 
 
-def _one(session: Session, obj: Any, path: str) -> Any:
-    return _read(session, [obj], type(obj), (path,)).get(obj._moId, {}).get(path)
+def read_one(session: Session, obj: Any, path: str) -> Any:
+    return read_props(session, [obj], type(obj), (path,)).get(obj._moId, {}).get(path)
 
 
-def _str(value: Any) -> str | None:
+def text(value: Any) -> str | None:
     return str(value) if value is not None else None

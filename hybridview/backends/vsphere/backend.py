@@ -12,17 +12,19 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
-from hybridview.backends.base import VmPlacement, WriteReceipt
-from hybridview.backends.vsphere import actions, feed, reads
+from hybridview.backends.base import TaskProgress, VmPlacement, WriteReceipt
+from hybridview.backends.vsphere import actions, feed, moves, reads
 from hybridview.backends.vsphere import inventory as inv
-from hybridview.backends.vsphere.convert import MANAGED_TYPES
+from hybridview.backends.vsphere.convert import FOLLOWED_TYPES
 from hybridview.backends.vsphere.errors import translate_errors
 from hybridview.backends.vsphere.feed import PlainUpdate
 from hybridview.backends.vsphere.session import Session, SessionKeeper, password_for
 from hybridview.config import VCenterConfig
 from hybridview.core.model import VCenterSnapshot, VSphereEvent
 
+T = TypeVar("T")
 PAGE_SIZE = 1000
 EVENT_REFRESH_SECONDS = 5.0
 
@@ -44,6 +46,7 @@ class VSphereBackend:
         self._state = inv.InventoryState()
         self._lock = threading.RLock()
         self._write_lock = threading.Lock()  # one write at a time; reads and the feed go on beside it
+        self._tasks = moves.StartedTasks()
         self._events: tuple[VSphereEvent, ...] = ()
         self._journal: list[PlainUpdate] | None = None
         self._events_read_at = 0.0
@@ -75,7 +78,7 @@ class VSphereBackend:
         with self._lock:
             self._journal = []  # feed updates that land while we read, replayed over the read
         try:
-            rows = {kind: self._retrieve(session, kind) for kind in MANAGED_TYPES}
+            rows = {kind: self._retrieve(session, kind) for kind in FOLLOWED_TYPES}
             with self._lock:
                 for kind, objects in rows.items():
                     self._state.replace_type(kind, objects)
@@ -144,7 +147,7 @@ class VSphereBackend:
             for update in plain:
                 feed.apply(self._state, update)
             if full_answer:  # a new collector's first answer is everything: what it omits is gone
-                for kind in MANAGED_TYPES:
+                for kind in FOLLOWED_TYPES:
                     self._state.retain(kind, {moref for k, moref, _op, _v in plain if k == kind})
             if self._journal is not None:
                 self._journal.extend(plain)
@@ -166,13 +169,47 @@ class VSphereBackend:
                 task_timeout=self._task_timeout,
             )
 
-        with self._write_lock:  # a second restart of the same VM sees what the first did
-            return translate_errors(self.name, lambda: self._sessions.run(restart))
+        return self._write(restart)  # one at a time: a second restart of the same VM sees what the first did
 
     def find_vm(self, instance_uuid: str | None, vmx_path: str) -> VmPlacement | None:
-        return translate_errors(
-            self.name, lambda: self._sessions.run(lambda s: actions.find_vm(s, instance_uuid, vmx_path))
+        return self._call(lambda s: actions.find_vm(s, instance_uuid, vmx_path))
+
+    # -- moves (moves.py): each returns once its task exists; task_progress follows it ------
+
+    def vm_placement(self, vm_moref: str) -> VmPlacement | None:
+        return self._call(lambda s: moves.vm_placement(s, vm_moref))
+
+    def relocate_vm(self, vm_moref: str, *, host_moref: str | None, datastore_moref: str | None) -> WriteReceipt:
+        return self._write(
+            lambda s: moves.relocate_vm(
+                s, self.name, self._tasks, vm_moref, host_moref=host_moref, datastore_moref=datastore_moref
+            )
         )
+
+    def enter_maintenance(self, host_moref: str, *, timeout_seconds: int, evacuate_powered_off: bool) -> WriteReceipt:
+        return self._write(
+            lambda s: moves.enter_maintenance(
+                s, self.name, self._tasks, host_moref, timeout_seconds=timeout_seconds, evacuate=evacuate_powered_off
+            )
+        )
+
+    def exit_maintenance(self, host_moref: str, *, timeout_seconds: int) -> WriteReceipt:
+        return self._write(
+            lambda s: moves.exit_maintenance(s, self.name, self._tasks, host_moref, timeout_seconds=timeout_seconds)
+        )
+
+    def task_progress(self, task_key: str) -> TaskProgress:
+        return self._call(lambda s: moves.task_progress(s, self.name, self._tasks, task_key))
+
+    def cancel_task(self, task_key: str) -> WriteReceipt:
+        return self._write(lambda s: moves.cancel_task(s, self.name, self._tasks, task_key))
+
+    def _call(self, call: Callable[[Session], T]) -> T:
+        return translate_errors(self.name, lambda: self._sessions.run(call))
+
+    def _write(self, call: Callable[[Session], T]) -> T:
+        with self._write_lock:
+            return self._call(call)
 
     def close(self) -> None:
         self._sessions.close()

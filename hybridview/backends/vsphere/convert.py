@@ -23,11 +23,13 @@ MANAGED_TYPES: dict[str, type] = {
     inv.VM: vim.VirtualMachine,
     inv.DATASTORE: vim.Datastore,
 }
+# Every type the full reads and the change feed follow: the inventory's, and the recent tasks.
+FOLLOWED_TYPES: dict[str, type] = {**MANAGED_TYPES, inv.TASK: vim.Task}
 
 
 def kind_of(obj: Any) -> str | None:
     """The inventory kind of a managed object, or None for a type we do not read."""
-    return next((kind for kind, mo_type in MANAGED_TYPES.items() if isinstance(obj, mo_type)), None)
+    return next((kind for kind, mo_type in FOLLOWED_TYPES.items() if isinstance(obj, mo_type)), None)
 
 
 def plain(path: str, value: Any) -> Any:
@@ -56,6 +58,22 @@ def _cluster_config(value: Any) -> dict[str, Any]:
         "ha_enabled": bool(das and das.enabled),
         "admission_control": das.admissionControlEnabled if das else None,
         "drs_enabled": bool(drs and drs.enabled),
+        "drs_behavior": str(drs.defaultVmBehavior) if drs and drs.defaultVmBehavior else None,
+    }
+
+
+def _task_info(value: Any) -> dict[str, Any]:
+    reason = value.reason
+    return {
+        "key": value.key,
+        "description_id": value.descriptionId,
+        "entity": _moref(value.entity),
+        "entity_name": value.entityName,
+        "state": str(value.state),
+        "progress": value.progress,
+        "cancelable": value.cancelable,
+        "queued_at": value.queueTime.isoformat() if value.queueTime else None,
+        "user": reason.userName if isinstance(reason, vim.TaskReasonUser) else None,
     }
 
 
@@ -72,6 +90,7 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "datastore": lambda v: [m._moId for m in v or ()],
     "host": lambda v: [m.key._moId for m in v or ()],
     "configurationEx": _cluster_config,
+    "info": _task_info,
     "triggeredAlarmState": _alarm_states,
     "runtime.dasHostState": lambda v: str(v.state) if v is not None and v.state is not None else None,
     "summary.hardware": lambda v: (

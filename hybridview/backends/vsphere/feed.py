@@ -7,7 +7,7 @@ from typing import Any
 from pyVmomi import vmodl
 
 from hybridview.backends.vsphere import inventory as inv
-from hybridview.backends.vsphere.convert import MANAGED_TYPES, kind_of, plain
+from hybridview.backends.vsphere.convert import FOLLOWED_TYPES, kind_of, plain
 from hybridview.backends.vsphere.reads import filter_spec
 from hybridview.backends.vsphere.session import Session
 
@@ -24,7 +24,7 @@ def wait(session: Session, max_wait_seconds: float) -> tuple[list[PlainUpdate], 
     """
     if session.update_collector is None:
         collector = session.content.propertyCollector.CreatePropertyCollector()
-        for kind in MANAGED_TYPES:
+        for kind in FOLLOWED_TYPES:
             collector.CreateFilter(filter_spec(session, kind), partialUpdates=False)
         session.update_collector = collector
         session.update_version = ""

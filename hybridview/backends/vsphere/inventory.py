@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from hybridview.backends.records import Collection, Mapped, RecordSkips, checked, is_flag, is_integer, is_text
@@ -22,6 +22,7 @@ from hybridview.core.model import (
     Datastore,
     EsxiHost,
     VCenterSnapshot,
+    VCenterTask,
     VirtualMachine,
     VSphereEvent,
 )
@@ -30,6 +31,8 @@ CLUSTER = "ClusterComputeResource"
 HOST = "HostSystem"
 VM = "VirtualMachine"
 DATASTORE = "Datastore"
+TASK = "Task"  # TaskManager.recentTask
+RUNNING_TASK_STATES = frozenset({"queued", "running"})
 
 # Property paths read per type, for full reads and for the update filter alike.
 PROPERTIES: Mapping[str, tuple[str, ...]] = {
@@ -57,7 +60,15 @@ PROPERTIES: Mapping[str, tuple[str, ...]] = {
         "runtime.connectionState",
         "datastore",
     ),
-    DATASTORE: ("name", "summary.multipleHostAccess", "host"),
+    DATASTORE: (
+        "name",
+        "summary.multipleHostAccess",
+        "summary.capacity",
+        "summary.freeSpace",
+        "summary.accessible",
+        "host",
+    ),
+    TASK: ("info",),
 }
 
 Props = dict[str, Any]
@@ -69,6 +80,7 @@ COLLECTIONS: Mapping[str, Collection] = {
     HOST: Collection(HOST, "those ESXi hosts are not shown"),
     VM: Collection(VM, "those VMs are not shown"),
     DATASTORE: Collection(DATASTORE, "those datastores are not shown"),
+    TASK: Collection(TASK, "those vCenter tasks are not shown"),
 }
 
 
@@ -160,6 +172,7 @@ def snapshot(
         alarms=tuple(alarm for _, alarms in (*clusters, *hosts) for alarm in alarms),
         events=events,
         version=version,
+        tasks=tuple(t for t in each(TASK, lambda moref, p: _task(vcenter, moref, p)) if t.state in RUNNING_TASK_STATES),
     )
     return Mapped(snap, skips.warnings())
 
@@ -221,6 +234,7 @@ def _cluster(vcenter: str, moref: str, p: Props) -> Cluster:
         ha_enabled=bool(_flag(config, "ha_enabled", within)),
         drs_enabled=bool(_flag(config, "drs_enabled", within)),
         admission_control=_flag(config, "admission_control", within),
+        drs_behavior=_text(config, "drs_behavior", within),
     )
 
 
@@ -268,7 +282,41 @@ def _datastore(vcenter: str, moref: str, p: Props) -> Datastore:
     mounts = _morefs(p, "host", DATASTORE)
     shared = _flag(p, "summary.multipleHostAccess", DATASTORE)
     name = _text(p, "name", DATASTORE) or moref
-    return Datastore(vcenter, moref, name, shared if shared is not None else len(mounts) > 1, host_morefs=mounts)
+    return Datastore(
+        vcenter,
+        moref,
+        name,
+        shared if shared is not None else len(mounts) > 1,
+        host_morefs=mounts,
+        capacity_bytes=_count(p, "summary.capacity", DATASTORE),
+        free_bytes=_count(p, "summary.freeSpace", DATASTORE),
+        accessible=_flag(p, "summary.accessible", DATASTORE) is not False,
+    )
+
+
+def _task(vcenter: str, moref: str, p: Props) -> VCenterTask:
+    info = _fields(p, "info", TASK)
+    within = f"{TASK} info"
+    queued = _text(info, "queued_at", within)
+    try:
+        queued_at = datetime.fromisoformat(queued) if queued else None
+    except ValueError as exc:
+        raise MalformedRecord(f"{within} 'queued_at' is not a time: {queued!r}") from exc
+    if queued_at is not None and queued_at.tzinfo is None:
+        queued_at = queued_at.replace(tzinfo=UTC)
+    progress = _count(info, "progress", within)
+    return VCenterTask(
+        key=_text(info, "key", within) or moref,
+        moref=moref,
+        description_id=_text(info, "description_id", within) or "",
+        entity_moref=_text(info, "entity", within),
+        entity_name=_text(info, "entity_name", within),
+        state=_text(info, "state", within) or "unknown",
+        progress=progress if progress is None or 0 <= progress <= 100 else None,
+        cancelable=bool(_flag(info, "cancelable", within)),
+        queued_at=queued_at,
+        user=_text(info, "user", within),
+    )
 
 
 def _alarms(kind: str, moref: str, p: Props, names: Mapping[str, str]) -> tuple[Alarm, ...]:

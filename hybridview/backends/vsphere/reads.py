@@ -9,7 +9,7 @@ from typing import Any
 from pyVmomi import vim, vmodl
 
 from hybridview.backends.vsphere import inventory as inv
-from hybridview.backends.vsphere.convert import MANAGED_TYPES, plain
+from hybridview.backends.vsphere.convert import FOLLOWED_TYPES, plain
 from hybridview.backends.vsphere.session import Session
 from hybridview.core.model import VSphereEvent
 
@@ -32,11 +32,17 @@ MAX_EVENTS = 200
 
 
 def filter_spec(session: Session, kind: str) -> Any:
-    """Every object of ``kind`` in the session's view, with the properties inventory.py maps."""
-    traverse = PC.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ContainerView)
+    """Every object of ``kind`` in the session's view (tasks: TaskManager.recentTask), with the
+    properties inventory.py maps."""
+    if kind == inv.TASK:
+        start = session.content.taskManager
+        traverse = PC.TraversalSpec(name="recentTask", path="recentTask", skip=False, type=vim.TaskManager)
+    else:
+        start = session.views[kind]
+        traverse = PC.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ContainerView)
     return PC.FilterSpec(
-        objectSet=[PC.ObjectSpec(obj=session.views[kind], skip=True, selectSet=[traverse])],
-        propSet=[PC.PropertySpec(type=MANAGED_TYPES[kind], pathSet=list(inv.PROPERTIES[kind]))],
+        objectSet=[PC.ObjectSpec(obj=start, skip=True, selectSet=[traverse])],
+        propSet=[PC.PropertySpec(type=FOLLOWED_TYPES[kind], pathSet=list(inv.PROPERTIES[kind]))],
     )
 
 

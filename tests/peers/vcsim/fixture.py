@@ -43,6 +43,7 @@ class VcsimPeer:
     thumbprint_sha256: str
     instance_uuid: str
     datacenter_count: int
+    datastore_count: int
     cluster_count: int
     host_count: int
     vm_count: int
@@ -55,6 +56,7 @@ class VcsimPeer:
         hosts: int = 3,
         standalone: int = 0,
         vms: int = 0,
+        datastores: int = 1,
         username: str | None = None,
         password: str | None = None,
         cert_dir: str | os.PathLike[str] | None = None,
@@ -68,6 +70,7 @@ class VcsimPeer:
             f"-hosts={hosts}",
             f"-standalone={standalone}",
             f"-vms={vms}",
+            f"-datastores={datastores}",
             f"-listen={listen}",
         ]
         if username is not None:
@@ -137,7 +140,7 @@ class VcsimPeer:
         self._command({"op": "set_host_state", "host": host, "connection_state": state})
 
     def list_hosts(self) -> list[dict[str, Any]]:
-        """[{name, moref, cluster_moref, connection_state, vms}], sorted by name."""
+        """[{name, moref, cluster_moref, connection_state, in_maintenance, vms}], sorted by name."""
         return list(self._command({"op": "list_hosts"})["hosts"])
 
     def list_clusters(self) -> list[dict[str, Any]]:
@@ -145,15 +148,28 @@ class VcsimPeer:
         return list(self._command({"op": "list_clusters"})["clusters"])
 
     def list_vms(self) -> list[dict[str, Any]]:
-        """[{name, moref, instance_uuid, host, power_state, connection_state, vmx_path}], sorted by name.
+        """[{name, moref, instance_uuid, host, power_state, connection_state, vmx_path, datastores}], by name.
 
-        ``host`` is the moref of ``runtime.host``.
+        ``host`` is the moref of ``runtime.host``; ``datastores`` the morefs of ``datastore``.
         """
         return list(self._command({"op": "list_vms"})["vms"])
 
     def set_cluster_ha(self, cluster: str, enabled: bool) -> None:
         """Set the cluster's (name or moref) configurationEx.dasConfig.enabled; only the flag, no HA agent."""
         self._command({"op": "set_cluster_ha", "cluster": cluster, "enabled": enabled})
+
+    def set_cluster_drs(self, cluster: str, behavior: str, enabled: bool | None = None) -> None:
+        """Set the cluster's configurationEx.drsConfig: defaultVmBehavior (manual, partiallyAutomated,
+        fullyAutomated) and, when given, enabled. At start every cluster is DRS fullyAutomated."""
+        command: dict[str, Any] = {"op": "set_cluster_drs", "cluster": cluster, "behavior": behavior}
+        if enabled is not None:
+            command["enabled"] = enabled
+        self._command(command)
+
+    def set_relocate_seconds(self, seconds: float) -> None:
+        """How long a RelocateVM_Task runs from now on (progress rises meanwhile, CancelTask stops it);
+        0, the default, ends it inside the call."""
+        self._command({"op": "set_relocate_seconds", "seconds": seconds})
 
     def set_instance_uuid(self, vm: str, instance_uuid: str) -> None:
         """Give a VM (moref, or a name only it has) an instanceUuid, e.g. its Nova instance's id."""
@@ -189,6 +205,7 @@ class VcsimPeer:
         self.cluster_count = int(data["clusters"])
         self.host_count = int(data["hosts"])
         self.vm_count = int(data["vms"])
+        self.datastore_count = int(data["datastores"])
 
     def _command(self, cmd: dict[str, Any]) -> dict[str, Any]:
         with self._lock:

@@ -49,6 +49,7 @@ import (
 
 type options struct {
 	datacenters, clusters, hosts, standalone, vms int
+	datastores                                    int
 	listen, username, password, certDir, uuid     string
 	datastoreDir                                  string
 }
@@ -77,6 +78,7 @@ func parseFlags() options {
 	flag.IntVar(&o.hosts, "hosts", 3, "hosts per cluster")
 	flag.IntVar(&o.standalone, "standalone", 0, "standalone hosts per datacenter")
 	flag.IntVar(&o.vms, "vms", 0, "total VMs wanted (rounded up to a multiple of the pool count)")
+	flag.IntVar(&o.datastores, "datastores", 1, "datastores per datacenter, each mounted by all its hosts")
 	flag.StringVar(&o.listen, "listen", "127.0.0.1:0", "listen address")
 	flag.StringVar(&o.username, "username", "", "only this user may log in (with -password)")
 	flag.StringVar(&o.password, "password", "", "password for -username")
@@ -105,6 +107,10 @@ func newModel(o options) (*simulator.Model, error) {
 	m.Cluster = o.clusters
 	m.ClusterHost = o.hosts
 	m.Host = o.standalone
+	if o.datastores < 1 {
+		return nil, errors.New("-datastores must be at least 1")
+	}
+	m.Datastore = o.datastores
 	pools := o.datacenters * (o.clusters + o.standalone)
 	if o.vms > 0 && pools == 0 {
 		return nil, errors.New("-vms needs at least one cluster or standalone host")
@@ -217,6 +223,7 @@ func (p *peer) start() (err error) {
 		return fmt.Errorf("model create: %w", err)
 	}
 	listAllMounts()
+	defaultDRS()
 	// Both go in before the server exists, so no client's view or collector hears of them.
 	p.listener = newListener()
 	simulator.Map.AddHandler(p.listener)
@@ -256,6 +263,7 @@ func (p *peer) readyLine() map[string]interface{} {
 		"clusters":          len(clusters),
 		"hosts":             len(hosts),
 		"vms":               len(simulator.Map.All("VirtualMachine")),
+		"datastores":        len(simulator.Map.All("Datastore")),
 		"pid":               os.Getpid(),
 		"datastore_dir":     p.opts.datastoreDir,
 	}
@@ -266,6 +274,7 @@ type hostInfo struct {
 	Moref           string `json:"moref"`
 	ClusterMoref    string `json:"cluster_moref"`
 	ConnectionState string `json:"connection_state"`
+	InMaintenance   bool   `json:"in_maintenance"`
 	VMs             int    `json:"vms"`
 }
 
@@ -277,13 +286,14 @@ type clusterInfo struct {
 }
 
 type vmInfo struct {
-	Name            string `json:"name"`
-	Moref           string `json:"moref"`
-	InstanceUUID    string `json:"instance_uuid"`
-	Host            string `json:"host"`
-	PowerState      string `json:"power_state"`
-	ConnectionState string `json:"connection_state"`
-	VmxPath         string `json:"vmx_path"`
+	Name            string   `json:"name"`
+	Moref           string   `json:"moref"`
+	InstanceUUID    string   `json:"instance_uuid"`
+	Host            string   `json:"host"`
+	PowerState      string   `json:"power_state"`
+	ConnectionState string   `json:"connection_state"`
+	VmxPath         string   `json:"vmx_path"`
+	Datastores      []string `json:"datastores"`
 }
 
 func allVMs() []*simulator.VirtualMachine {
@@ -332,6 +342,10 @@ func vmInfos() []vmInfo {
 			if vm.Runtime.Host != nil {
 				info.Host = vm.Runtime.Host.Value
 			}
+			info.Datastores = []string{}
+			for _, ds := range vm.Datastore {
+				info.Datastores = append(info.Datastores, ds.Value)
+			}
 			infos = append(infos, info)
 		})
 	}
@@ -346,7 +360,7 @@ func (p *peer) hostInfos() []hostInfo {
 		h := e.(*simulator.HostSystem)
 		simulator.Map.WithLock(h, func() {
 			info := hostInfo{Name: h.Name, Moref: h.Self.Value, VMs: counts[h.Self.Value],
-				ConnectionState: string(h.Runtime.ConnectionState)}
+				ConnectionState: string(h.Runtime.ConnectionState), InMaintenance: h.Runtime.InMaintenanceMode}
 			if h.Parent != nil && h.Parent.Type == "ClusterComputeResource" {
 				info.ClusterMoref = h.Parent.Value
 			}
@@ -702,6 +716,22 @@ func hooked(method *simulator.Method) bool {
 		return true
 	case method.Name == "UnregisterVM" && method.This.Type == "VirtualMachine":
 		return simulator.Map.Get(method.This) != nil // else the simulator's own "not found"
+	case moveHooks[method.Name] == method.This.Type:
+		return simulator.Map.Get(method.This) != nil
+	}
+	return false
+}
+
+func mentionsHookedMethod(body []byte) bool {
+	for _, name := range []string{"FindAllByUuid", "UnregisterVM"} {
+		if bytes.Contains(body, []byte(name)) {
+			return true
+		}
+	}
+	for name := range moveHooks {
+		if bytes.Contains(body, []byte(name)) {
+			return true
+		}
 	}
 	return false
 }
@@ -710,7 +740,7 @@ var thisElement = regexp.MustCompile(`<(?:\w+:)?_this\b[^>]*>[^<]*</(?:\w+:)?_th
 
 // retarget rewrites a hooked call's _this to its hook; any other body is returned as it is.
 func (hs *hooks) retarget(body []byte) []byte {
-	if !bytes.Contains(body, []byte("FindAllByUuid")) && !bytes.Contains(body, []byte("UnregisterVM")) {
+	if !mentionsHookedMethod(body) {
 		return body
 	}
 	method, err := simulator.UnmarshalBody(types.TypeFunc(), body)
@@ -876,13 +906,15 @@ func (p *peer) terminateSessions() (int, error) {
 }
 
 type command struct {
-	Op              string `json:"op"`
-	Host            string `json:"host"`
-	ConnectionState string `json:"connection_state"`
-	Cluster         string `json:"cluster"`
-	Enabled         *bool  `json:"enabled"`
-	VM              string `json:"vm"`
-	InstanceUUID    string `json:"instance_uuid"`
+	Op              string  `json:"op"`
+	Host            string  `json:"host"`
+	ConnectionState string  `json:"connection_state"`
+	Cluster         string  `json:"cluster"`
+	Enabled         *bool   `json:"enabled"`
+	VM              string  `json:"vm"`
+	InstanceUUID    string  `json:"instance_uuid"`
+	Behavior        string  `json:"behavior"`
+	Seconds         float64 `json:"seconds"`
 }
 
 func fail(err error) map[string]interface{} {
@@ -908,6 +940,16 @@ func (p *peer) handle(line string) (map[string]interface{}, bool) {
 		return map[string]interface{}{"ok": true}, true
 	case "set_instance_uuid":
 		if err := setInstanceUUID(cmd.VM, cmd.InstanceUUID); err != nil {
+			return fail(err), true
+		}
+		return map[string]interface{}{"ok": true}, true
+	case "set_cluster_drs":
+		if err := setClusterDRS(cmd.Cluster, cmd.Enabled, cmd.Behavior); err != nil {
+			return fail(err), true
+		}
+		return map[string]interface{}{"ok": true}, true
+	case "set_relocate_seconds":
+		if err := tasks.setRelocateSeconds(cmd.Seconds); err != nil {
 			return fail(err), true
 		}
 		return map[string]interface{}{"ok": true}, true
