@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from hybridview.core import migration_options
 from hybridview.core.health import HealthReport, ItemHealth, Severity
 from hybridview.core.identity import ClusterRef, HostRef, NodeRef, Ref
+from hybridview.core.migration_options import MoveContext
 from hybridview.core.model import (
     ComputeNode,
     EndpointStatus,
@@ -225,15 +226,16 @@ def node_label(node: NodeRef) -> str:
 def instance_rows(p: Presentation, key: Ref) -> tuple[Row, ...]:
     """Rows for whatever is selected in either tree."""
     if isinstance(key, NodeRef) and key in p.instances_by_node:
-        node = p.nodes[key]
-        return tuple(_instance_row(p, inst, node) for inst in sorted(p.instances_by_node[key], key=lambda i: i.name))
+        moves = MoveContext(p.view)
+        return tuple(_instance_row(p, inst, moves) for inst in sorted(p.instances_by_node[key], key=lambda i: i.name))
     host_keys: list[HostRef] = []
     if isinstance(key, ClusterRef):
         host_keys = p.cluster_hosts.get(key, [])
     elif isinstance(key, HostRef) and key in p.vms_by_host:
         host_keys = [key]
+    moves = MoveContext(p.view)
     return tuple(
-        _vm_row(p, vm, hk) for hk in host_keys for vm in sorted(p.vms_by_host.get(hk, []), key=lambda v: v.name)
+        _vm_row(p, vm, hk, moves) for hk in host_keys for vm in sorted(p.vms_by_host.get(hk, []), key=lambda v: v.name)
     )
 
 
@@ -245,10 +247,9 @@ def _esxi_of(p: Presentation, inst: Instance) -> str:
     return found[1].name if found else vm.host_moref or ""
 
 
-def _instance_row(p: Presentation, inst: Instance, node: ComputeNode | None) -> Row:
+def _instance_row(p: Presentation, inst: Instance, moves: MoveContext) -> Row:
     item = p.view.health.of(inst.ref)
-    ref = p.view.health.correlation.cluster_for(node) if node else None
-    options = migration_options.move_options(inst, node, ref.moref if ref else None)
+    options = migration_options.instance_move_options(p.view, inst, context=moves)
     task = f" ({inst.task_state})" if inst.task_state else ""
     return Row(
         key=inst.ref,
@@ -265,16 +266,17 @@ def _instance_row(p: Presentation, inst: Instance, node: ComputeNode | None) -> 
             inst.id,
         ),
         severity=item.severity,
-        tooltip="\n".join(f"{'✔' if o.available else '✘'} {o.action} [{o.actor}]: {o.note}" for o in options),
+        tooltip=migration_options.tooltip(options),
     )
 
 
-def _vm_row(p: Presentation, vm: VirtualMachine, host_key: HostRef) -> Row:
+def _vm_row(p: Presentation, vm: VirtualMachine, host_key: HostRef, moves: MoveContext) -> Row:
     corr = p.view.health.correlation
     inst = corr.instance_by_vm.get(vm.ref)
     item = p.view.health.of(vm.ref)
     host = p.hosts[host_key][1].name if host_key in p.hosts else ""
     if inst is None:
+        options = migration_options.vm_move_options(p.view, vm, context=moves)
         cells: tuple[str, ...] = (
             vm.name,
             vm.power_state,
@@ -283,12 +285,12 @@ def _vm_row(p: Presentation, vm: VirtualMachine, host_key: HostRef) -> Row:
             host,
             "",
             "",
-            "vMotion (vSphere)",
+            migration_options.summary(options),
             item.summary,
             vm.moref,
         )
-        return Row(key=vm.ref, cells=cells, severity=item.severity)
-    row = _instance_row(p, inst, p.nodes.get(inst.node_ref) if inst.node_ref else None)
+        return Row(key=vm.ref, cells=cells, severity=item.severity, tooltip=migration_options.tooltip(options))
+    row = _instance_row(p, inst, moves)
     severity = max(row.severity, item.severity)
     summary = item.summary if item.severity > row.severity else row.cells[8]
     cells = (*row.cells[:4], host, *row.cells[5:8], summary, row.cells[9])

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from hybridview.core.identity import Ref, ref_text
+from hybridview.core.migration_options import options_by_hypervisor_type
 from hybridview.core.recovery import recovery
 from hybridview.core.view import EstateView
 
@@ -113,6 +114,7 @@ def status_document(view: EstateView) -> dict[str, Any]:
             for f in health.failed_hosts
         ],
         "unmatched_vmware_nodes": [ref_text(n) for n in corr.unmatched_vmware_nodes],
+        "migration_options": options_by_hypervisor_type(view),  # per hypervisor type, as its driver's facts say
         **_recovery_document(view),
     }
 

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from hybridview.core.health import evaluate
 from hybridview.core.model import (
     VMWARE_HYPERVISOR_TYPE,
     Cluster,
     ComputeNode,
+    ComputeService,
     EndpointKind,
     EndpointStatus,
     EsxiHost,
+    Estate,
     Instance,
     OpenStackSnapshot,
     VCenterSnapshot,
     VirtualMachine,
 )
+from hybridview.core.view import EstateView
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 VC_UUID = "8B2E1A4C-6D1F-4F3E-9A55-0123456789AB"
@@ -104,3 +108,20 @@ def ok(name: str, kind: EndpointKind) -> EndpointStatus:
 
 def stale(name: str, kind: EndpointKind, error: str = "HTTP 503: down") -> EndpointStatus:
     return EndpointStatus(name, kind, False, error, T0, T0)
+
+
+def service(
+    host: str,
+    *,
+    cloud: str = "c1",
+    state: str = "up",
+    status: str = "enabled",
+    forced_down: bool = False,
+    reason: str | None = None,
+) -> ComputeService:
+    return ComputeService(cloud, f"svc-{host}", "nova-compute", host, "nova", state, status, reason, forced_down, None)
+
+
+def view_of(estate: Estate) -> EstateView:
+    """The estate evaluated (health and correlation), as the monitor publishes it."""
+    return EstateView(estate, evaluate(estate))
