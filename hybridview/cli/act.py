@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from hybridview import config as config_mod
@@ -42,14 +42,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common
     evacuate.add_argument("--target", default="auto", metavar="HOST|auto", help="destination; auto: the scheduler")
     evacuate.add_argument("--force-down", action="store_true", help="mark its nova-compute forced down first")
     evacuate.add_argument("--start-after", action="store_true", help="start servers Nova leaves stopped (>= 2.95)")
-    evacuate.add_argument("--concurrency", type=_concurrency, metavar="N", help="evacuations at once (default 3)")
-    _write_flags(evacuate, fencing=True)
+    add_concurrency(evacuate, "evacuations at once (default 3)")
+    write_flags(evacuate, fencing=True)
     restart = sub.add_parser("restart-vms", help="register and power on the VMs vSphere HA left on a dead ESXi host")
     common(restart)
     restart.add_argument("--vcenter", metavar="NAME", help="the vCenter (needed when more than one is configured)")
     restart.add_argument("--host", required=True, metavar="ESXI_HOST", help="the failed ESXi host (name or moref)")
     restart.add_argument("--target", default="auto", metavar="ESXI_HOST|auto", help="auto: least loaded of the cluster")
-    _write_flags(restart, fencing=True)
+    write_flags(restart, fencing=True)
     service = sub.add_parser("service", help="enable or disable a nova-compute service, set or clear forced-down")
     common(service)
     service.add_argument("--cloud", metavar="NAME", help="the cloud (needed when more than one is configured)")
@@ -59,14 +59,18 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common
     state.add_argument("--disable", action="store_true")
     service.add_argument("--reason", metavar="TEXT", help="why it is disabled (required with --disable)")
     service.add_argument("--forced-down", choices=("yes", "no"), help="set or clear forced-down")
-    _write_flags(service, fencing=True)
+    write_flags(service, fencing=True)
 
 
-def _write_flags(parser: argparse.ArgumentParser, *, fencing: bool) -> None:
+def write_flags(parser: argparse.ArgumentParser, *, fencing: bool) -> None:
     if fencing:
         parser.add_argument("--i-have-fenced", action="store_true", help="confirm the host is powered off or isolated")
     parser.add_argument("--dry-run", action="store_true", help="print the plan; send nothing")
     parser.add_argument("--json", action="store_true", help="machine-readable plan and per-item results")
+
+
+def add_concurrency(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--concurrency", type=_concurrency, metavar="N", help=help_text)
 
 
 def _concurrency(text: str) -> int:
@@ -147,20 +151,24 @@ def _item_line(item: ItemStatus) -> str:
     return f"{item.state.value:>15}  {item.step.label or item.step.key.target}: {item.message}{request}"
 
 
-async def run_write(args: argparse.Namespace, endpoints: Endpoints, out: TextIO = sys.stdout) -> int:
+async def run_write(
+    args: argparse.Namespace, endpoints: Endpoints, planners: Mapping[str, Planner], out: TextIO = sys.stdout
+) -> int:
     monitor = EstateMonitor(endpoints)
     desk = ActionDesk(endpoints, config_mod.audit_log_path(), read_only=True if args.read_only else None)
     try:
         view = await monitor.read_once(time.monotonic() + READ_SECONDS)
-        return await _plan_and_send(args, desk, view, out)
+        return await _plan_and_send(args, desk, view, planners[args.command], out)
     finally:
         await desk.aclose()
         await monitor.aclose()
 
 
-async def _plan_and_send(args: argparse.Namespace, desk: ActionDesk, view: EstateView, out: TextIO) -> int:
+async def _plan_and_send(
+    args: argparse.Namespace, desk: ActionDesk, view: EstateView, planner: Planner, out: TextIO
+) -> int:
     try:
-        plan = PLANNERS[args.command](desk, view, args)
+        plan = planner(desk, view, args)
     except ActionRefused as exc:
         return _refused(args, None, str(exc), out)
     stale = [e.name for e in view.estate.endpoints if not e.ok]

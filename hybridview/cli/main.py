@@ -14,7 +14,7 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from hybridview import config as config_mod
-from hybridview.cli import act, audit
+from hybridview.cli import act, audit, moves
 from hybridview.cli.endpoints import NoEndpoints, configured_for, demo_for, demo_requested
 from hybridview.core.health import Overall
 from hybridview.service.wiring import Endpoints
@@ -22,7 +22,9 @@ from hybridview.service.workers import abandoned_workers
 from hybridview.sim import SCENARIOS
 
 EXIT_UNKNOWN = int(Overall.UNKNOWN)
-COMMANDS = ("gui", "status", "watch", "screenshot", "audit", *act.WRITE_COMMANDS)
+WRITE_COMMANDS = (*act.WRITE_COMMANDS, *moves.MOVE_COMMANDS)
+WRITE_PLANNERS = {**act.PLANNERS, **moves.PLANNERS}
+COMMANDS = ("gui", "status", "watch", "screenshot", "audit", "options", *WRITE_COMMANDS)
 STATUS_TIMEOUT_SECONDS = 30.0
 log = logging.getLogger("hybridview")
 
@@ -95,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     shot.add_argument("--size", default="1600x1000", help="window size WxH")
     audit.add_parser(sub)
     act.add_parsers(sub, _common)
+    moves.add_parsers(sub, _common)
     return parser
 
 
@@ -130,7 +133,7 @@ def _endpoints(args: argparse.Namespace) -> tuple[Endpoints, str | None]:
     try:
         return configured_for(args), None
     except NoEndpoints as exc:
-        if args.command in ("status", "watch", *act.WRITE_COMMANDS):
+        if args.command in ("status", "watch", "options", *WRITE_COMMANDS):
             raise
         return demo_for(args), f"{exc}: showing the demo estate"
 
@@ -164,8 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         deadline = started + args.timeout
         return _exit_now_if_calls_are_stuck(_run_headless(run_status(args, endpoints, deadline)))
-    if args.command in act.WRITE_COMMANDS:
-        return _exit_now_if_calls_are_stuck(_run_headless(act.run_write(args, endpoints)))
+    if args.command in WRITE_COMMANDS:
+        return _exit_now_if_calls_are_stuck(_run_headless(act.run_write(args, endpoints, WRITE_PLANNERS)))
+    if args.command == "options":
+        return _exit_now_if_calls_are_stuck(_run_headless(moves.run_options(args, endpoints)))
     if args.command == "watch":
         from hybridview.cli.watch import run_watch
 
