@@ -40,6 +40,8 @@ from hybridview.core.left_behind import RestartRequest, plan_vm_restarts
 from hybridview.core.model import Estate, OpenStackSnapshot, VCenterSnapshot
 from tests.faults.census import ThreadCensus
 from tests.faults.fault import Fault
+from tests.faults.nova_move_rows import CALL_OF_VERB, MOVE_SOURCE, NOVA_MOVE_ROWS, finish, move_plan, prepare, settled
+from tests.faults.nova_move_rows import wait_move as wait_for_move
 from tests.faults.observe import Ticker
 from tests.faults.proxy import Exchange, FaultProxy
 from tests.faults.sites import NOVA_CLOUD, Authorities, NovaSite, VcenterSite
@@ -47,6 +49,7 @@ from tests.faults.table import WRITE_BEGIN, WRITE_END, WriteOutcome, check_readm
 from tests.faults.write_rows import (
     EVACUATE,
     FAILED_HOST,
+    MOVE_ACTS,
     SERVICE_HOST,
     SERVICE_PUT,
     START,
@@ -77,7 +80,9 @@ CALL_OF = {
     Verb.START_SERVER.value: START,
     Verb.FORCE_DOWN.value: SERVICE_PUT,
     Verb.DISABLE_SERVICE.value: SERVICE_PUT,
+    **CALL_OF_VERB,
 }
+NOVA_ROWS: list[WriteRow] = [*WRITE_ROWS, *NOVA_MOVE_ROWS]
 OUTCOMES: dict[str, WriteOutcome] = {}
 SECONDS: dict[str, float] = {}
 GAPS: dict[str, float] = {}
@@ -88,8 +93,9 @@ class WriteSite:
     """The peer with a failed host (its compute stopped, one server on it per evacuation row)."""
 
     site: NovaSite
-    servers: dict[str, str]  # row id -> its server on FAILED_HOST
+    servers: dict[str, str]  # row id -> its server on FAILED_HOST (an evacuation row) or MOVE_SOURCE (a move row)
     direct: NovaBackend  # straight to the peer, no proxy: puts SERVICE_HOST back after a service row
+    migrations: dict[str, str] = field(default_factory=dict)  # row id -> the live migration it aborts or completes
 
     def target(self, row: WriteRow) -> Target:
         return Target(self.servers.get(row.id, ""), SERVICE_HOST)
@@ -107,6 +113,15 @@ class WriteSite:
                 return
             assert time.monotonic() < deadline, f"the evacuation of {server} never settled: {progress}"
             time.sleep(0.1)
+
+    def prepare(self, row: WriteRow) -> None:
+        server = self.servers[row.id]
+        running = prepare(row, self.direct, self.site.peer.set_live_migration_seconds, server)
+        if running is not None:
+            self.migrations[row.id] = running
+
+    def finish(self, row: WriteRow) -> None:
+        finish(row, self.direct, self.site.peer.set_live_migration_seconds, self.servers[row.id])
 
     def restore(self) -> None:
         self.direct.set_forced_down(SERVICE_HOST, False)
@@ -158,8 +173,10 @@ def write_site(
     before = set(threading.enumerate())
     with (workdir / "peer-stderr.log").open("w") as log, NovaPeer(computes=list(COMPUTES), stderr=log) as peer:
         census.allow_new(before)
-        _raise_instance_quota(peer, len(WRITE_ROWS) + 10)
-        servers = {row.id: peer.boot(f"w-{row.id}", FAILED_HOST) for row in WRITE_ROWS if row.act.needs_server}
+        _raise_instance_quota(peer, len(NOVA_ROWS) + 10)
+        servers = {row.id: peer.boot(f"w-{row.id}", FAILED_HOST) for row in NOVA_ROWS if row.act.needs_server}
+        movers = {act: peer.boot(f"w-{act.name.lower()}", MOVE_SOURCE) for act in MOVE_ACTS}
+        servers |= {row.id: movers[row.act] for row in NOVA_ROWS if row.act.moves_server}
         peer.stop_compute(FAILED_HOST)
         clouds = peer.write_clouds_yaml(workdir / "direct-clouds.yaml", NOVA_CLOUD)
         direct = NovaBackend(NOVA_CLOUD, config_files=[str(clouds)], api_timeout=10.0)
@@ -223,7 +240,7 @@ def _params(rows: list[WriteRow], peer: pytest.MarkDecorator) -> list[object]:
     ]
 
 
-@pytest.mark.parametrize("row", _params(WRITE_ROWS, pytest.mark.nova_peer))
+@pytest.mark.parametrize("row", _params(NOVA_ROWS, pytest.mark.nova_peer))
 def test_write_fault(
     row: WriteRow,
     write_site: WriteSite,
@@ -240,7 +257,9 @@ def test_write_fault(
             with write_site.site.proxy() as proxy:
                 asyncio.run(run_write_row(write_site, row, proxy, tmp_path, observed))
         finally:
-            if not row.act.needs_server:
+            if row.act.moves_server:
+                write_site.finish(row)
+            elif not row.act.needs_server:
                 write_site.restore()
             SECONDS[row.id], GAPS[row.id] = time.monotonic() - started, observed.worst_gap
         check(row, observed)
@@ -284,9 +303,11 @@ def test_vcenter_write_fault(
 # -- one row ----------------------------------------------------------------------------------
 
 
-def plan_for(row: WriteRow, snap: OpenStackSnapshot, target: Target) -> Plan:
+def plan_for(row: WriteRow, snap: OpenStackSnapshot, target: Target, migration_id: str | None = None) -> Plan:
     estate = Estate(openstack=(snap,))
-    if row.act is Act.FORCE_DOWN:
+    if row.act.moves_server:
+        plan = move_plan(row, snap.cloud, target.server, migration_id)
+    elif row.act is Act.FORCE_DOWN:
         plan = plan_service_change(estate, ServiceChange(snap.cloud, target.host, forced_down=True))
     elif row.act is Act.DISABLE:
         plan = plan_service_change(estate, ServiceChange(snap.cloud, target.host, enable=False, reason=DISABLE_REASON))
@@ -307,7 +328,10 @@ async def run_write_row(
     runner: ActionRunner | None = None
     try:
         target = site.target(row)
-        plan = plan_for(row, await asyncio.to_thread(backend.fetch), target)
+        if row.act.moves_server:
+            await asyncio.to_thread(site.prepare, row)
+        snap = await asyncio.to_thread(backend.fetch)
+        plan = plan_for(row, snap, target, site.migrations.get(row.id))
         runner = ActionRunner(
             {backend.name: backend},
             AuditLog(workdir / "audit.jsonl"),
@@ -329,6 +353,8 @@ async def run_write_row(
         if row.retry is not None:
             if row.act.needs_server:
                 await asyncio.to_thread(site.settled, target.server)
+            elif row.act.moves_server:
+                await asyncio.to_thread(wait_for_move, site.direct, target.server, None, settled)
             again = await _run(runner, runner.retry_plan(operation), observed)
             observed.retried = _only_item(again)
             observed.retry_audit = await asyncio.to_thread(runner.audit.entries)
@@ -592,7 +618,7 @@ def _writes_cell(writes: list[Seen], expected: dict[str, tuple[int, int]]) -> st
 
 
 def test_readme_write_table_is_what_the_rows_observed() -> None:
-    rows = [*WRITE_ROWS, *VCENTER_ROWS]
+    rows = [*NOVA_ROWS, *VCENTER_ROWS]
     missing = [row.id for row in rows if row.id not in OUTCOMES]
     if missing:
         pytest.skip(f"the table needs every row; these did not run: {', '.join(missing)}")

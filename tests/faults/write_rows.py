@@ -48,10 +48,29 @@ class Act(Enum):
     FORCE_DOWN = "force down"
     DISABLE = "disable"
     RESTART_VM = "restart a VM of a dead ESXi host"
+    LIVE_MIGRATE = "live-migrate a server of host1"
+    COLD_MIGRATE = "cold-migrate a server of host1"
+    CONFIRM_RESIZE = "confirm a server's cold migration"
+    REVERT_RESIZE = "revert a server's cold migration"
+    ABORT_LIVE_MIGRATION = "abort a running live migration"
+    FORCE_COMPLETE = "force a running live migration to complete"
 
     @property
     def needs_server(self) -> bool:
         return self in (Act.EVACUATE, Act.EVACUATE_AND_START)
+
+    @property
+    def moves_server(self) -> bool:
+        """A Nova move row: its own server, booted on host1 (``nova_move_rows``)."""
+        return self in MOVE_ACTS
+
+    @property
+    def needs_resize_waiting(self) -> bool:
+        return self in (Act.CONFIRM_RESIZE, Act.REVERT_RESIZE)
+
+    @property
+    def needs_running_live_migration(self) -> bool:
+        return self in (Act.ABORT_LIVE_MIGRATION, Act.FORCE_COMPLETE)
 
 
 class Rid(Enum):
@@ -61,6 +80,19 @@ class Rid(Enum):
     PROXY = "proxy"  # the error answer the proxy made up
     NOVA = "nova"  # Nova's answer to the write, relayed by the proxy
     TASKS = "tasks"  # vCenter's task keys of the write (``Entry.tasks`` of them), as ``restart_vm`` returns them
+
+
+MOVE_ACTS = frozenset(
+    {
+        Act.LIVE_MIGRATE,
+        Act.COLD_MIGRATE,
+        Act.CONFIRM_RESIZE,
+        Act.REVERT_RESIZE,
+        Act.ABORT_LIVE_MIGRATION,
+        Act.FORCE_COMPLETE,
+    }
+)
+ABORT = "DELETE servers/{id}/migrations/{mid}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +118,13 @@ class Target:
 
 
 def write_call(request: Request) -> str | None:
-    """Which write a request is (evacuate, os-start, a service PUT, a SOAP write), or None for a read or a login."""
+    """Which write a request is (a server action's key, a service PUT, the abort's DELETE, a SOAP write), or None."""
     if request.soap_method is not None:
         return request.soap_method if request.soap_method in SOAP_WRITES else None
     if request.method == "PUT" and request.path.startswith(f"{COMPUTE}/os-services/"):
         return SERVICE_PUT
+    if request.method == "DELETE" and request.path.startswith(f"{COMPUTE}/servers/") and "/migrations/" in request.path:
+        return ABORT
     if request.method == "POST" and request.path.startswith(f"{COMPUTE}/servers/") and request.path.endswith("/action"):
         try:
             body = json.loads(request.body)
@@ -146,6 +180,7 @@ class WriteRow:
     retry: Retry | None = None
     bug: Bug | None = None  # a bug in hybridview/ this row shows: the row is xfail meanwhile
     peer: str = "Nova"
+    paced_seconds: float = 0.0  # the peer's live migrations take this long during the row (0: done at once)
 
 
 def _at(path: Callable[[Target], str], answer: answers.Answer, **match: Any) -> Callable[[Target], list[Fault]]:

@@ -48,7 +48,12 @@ def test_ui_owns_no_pool_no_executor_and_no_backend() -> None:
     assert not found, found
 
 
-WRITE_CALLS = (".evacuate(", ".set_forced_down(", ".set_service_enabled(", ".start_server(", ".restart_vm(")
+WRITE_CALLS = (
+    *(".evacuate(", ".set_forced_down(", ".set_service_enabled(", ".start_server(", ".restart_vm("),
+    *(".live_migrate(", ".migrate(", ".confirm_resize(", ".revert_resize(", ".abort_live_migration("),
+    *(".force_complete_live_migration(", ".relocate_vm(", ".enter_maintenance(", ".exit_maintenance("),
+    ".cancel_task(",
+)
 
 
 def test_writes_are_called_only_by_the_action_layer() -> None:

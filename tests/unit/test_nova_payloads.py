@@ -259,8 +259,10 @@ def test_servers_detail(directory: str) -> None:
         if _microversion(directory) >= 47:
             assert inst.flavor == raw["flavor"]["original_name"]
             assert inst.flavor in ("m1.tiny", "m1.tiny.specs")
+            assert (inst.vcpus, inst.memory_mb) == (1, 512)  # the embedded flavor's vcpus and ram
         else:
             assert inst.flavor == "1"  # flavor id before 2.47
+            assert (inst.vcpus, inst.memory_mb) == (None, None)  # a flavor link only: its size is unknown
     expected_links = "servers_links" in body
     params = p.next_page_params(body, "servers")
     if expected_links:
@@ -284,6 +286,13 @@ def test_server_sample_values_exact() -> None:
     (raw,) = p.items(load("servers/servers-details-resp.json"), "servers")
     inst = p.instance("c1", raw)
     assert (inst.host, inst.flavor) == ("c3f14e9812ad496baf92ccfb3c61e15f", "1")
+
+
+@pytest.mark.parametrize(("key", "value"), [("vcpus", "1"), ("ram", 512.0), ("ram", True)])
+def test_an_embedded_flavor_size_of_the_wrong_type_makes_the_server_malformed(key: str, value: Any) -> None:
+    (raw,) = p.items(load("servers/v2.47/servers-details-resp.json"), "servers")
+    with pytest.raises(p.MalformedPayload, match=rf"^server flavor '{key}' is not an integer$"):
+        p.instance("c1", {**raw, "flavor": {**raw["flavor"], key: value}})
 
 
 def test_volume_backed_server_has_empty_image() -> None:

@@ -21,7 +21,7 @@ from hybridview.backends.base import BackendError, ServerProgress, WriteReceipt
 from hybridview.backends.nova import payloads
 from hybridview.backends.nova.errors import first_line
 from hybridview.backends.nova.session import WRITES, ComputeSession, version_tuple
-from hybridview.core.model import Migration
+from hybridview.core.model import Instance, Migration
 
 T = TypeVar("T")
 
@@ -56,9 +56,9 @@ class ServiceUpdate:
 
 def forced_down_update(microversion: str, host: str, forced_down: bool) -> ServiceUpdate:
     """By id from 2.53; ``force-down`` from 2.11; before 2.11 Nova has no such call."""
-    if _at_least(microversion, SERVICE_BY_ID_SINCE):
+    if at_least(microversion, SERVICE_BY_ID_SINCE):
         return ServiceUpdate({"forced_down": forced_down})
-    if not _at_least(microversion, FORCE_DOWN_SINCE):
+    if not at_least(microversion, FORCE_DOWN_SINCE):
         raise WriteNotPossible(
             f"forcing a compute service down needs compute microversion {FORCE_DOWN_SINCE} or later;"
             f" writes to this cloud go at {microversion}"
@@ -69,7 +69,7 @@ def forced_down_update(microversion: str, host: str, forced_down: bool) -> Servi
 def enabled_update(microversion: str, host: str, enabled: bool, reason: str | None) -> ServiceUpdate:
     """Enable, or disable with an optional reason (a reason with "enabled" is refused by Nova, never sent)."""
     reason = reason if reason and not enabled else None
-    if _at_least(microversion, SERVICE_BY_ID_SINCE):
+    if at_least(microversion, SERVICE_BY_ID_SINCE):
         body: dict[str, Any] = {"status": "enabled" if enabled else "disabled"}
         if reason is not None:
             body["disabled_reason"] = reason
@@ -91,7 +91,7 @@ def evacuate_body(microversion: str, target_host: str | None, on_shared_storage:
     body: dict[str, Any] = {}
     if target_host is not None:
         body["host"] = target_host
-    if not _at_least(microversion, SHARED_STORAGE_GONE):
+    if not at_least(microversion, SHARED_STORAGE_GONE):
         if on_shared_storage is None:
             raise WriteNotPossible(
                 f"evacuating at compute microversion {microversion} needs to know whether the server's"
@@ -119,7 +119,7 @@ def nova_error_message(body: Any) -> str | None:
     return None
 
 
-def _at_least(microversion: str, version: str) -> bool:
+def at_least(microversion: str, version: str) -> bool:
     return version_tuple(microversion) >= version_tuple(version)
 
 
@@ -128,7 +128,7 @@ def _at_least(microversion: str, version: str) -> bool:
 
 def set_forced_down(session: ComputeSession, host: str, forced_down: bool) -> WriteReceipt:
     microversion = session.microversion(WRITES)
-    update = _built(session, lambda: forced_down_update(microversion, host, forced_down))
+    update = built(session, lambda: forced_down_update(microversion, host, forced_down))
     return _update_service(session, host, update, microversion)
 
 
@@ -142,23 +142,19 @@ def evacuate(
     session: ComputeSession, instance_id: str, *, target_host: str | None, on_shared_storage: bool | None
 ) -> WriteReceipt:
     microversion = session.microversion(WRITES)
-    body = _built(session, lambda: evacuate_body(microversion, target_host, on_shared_storage))
-    return _server_action(session, instance_id, {"evacuate": body}, microversion)
+    body = built(session, lambda: evacuate_body(microversion, target_host, on_shared_storage))
+    return server_action(session, instance_id, {"evacuate": body}, microversion)
 
 
 def start_server(session: ComputeSession, instance_id: str) -> WriteReceipt:
-    return _server_action(session, instance_id, {"os-start": None}, session.microversion(WRITES))
+    return server_action(session, instance_id, {"os-start": None}, session.microversion(WRITES))
 
 
 def server_progress(session: ComputeSession, instance_id: str, since: datetime | None = None) -> ServerProgress:
     """The server now (read at the servers microversion), and its newest evacuation since ``since``."""
-    path = f"/servers/{quote(instance_id, safe='')}"
-    response = session.conn.compute.get(path, microversion=session.microversion("servers"), raise_exc=False)
-    raw = _json(_checked(session, response), path).get("server")
-    if not isinstance(raw, Mapping):
-        raise payloads.MalformedPayload(f"{path} has no 'server' object")
-    server = payloads.instance(session.cloud, raw)
-    evacuation = _newest_evacuation(session, instance_id, since)
+    server, raw = read_server(session, instance_id)
+    newest = newest_migration(session, instance_id, since, EVACUATION_TYPES, "evacuation")
+    evacuation = newest[0] if newest else None
     return ServerProgress(
         instance_id=server.id,
         status=server.status,
@@ -172,9 +168,30 @@ def server_progress(session: ComputeSession, instance_id: str, since: datetime |
     )
 
 
-def _newest_evacuation(session: ComputeSession, instance_id: str, since: datetime | None) -> Migration | None:
-    params = {"instance_uuid": instance_id, "migration_type": "evacuation"}
-    since_utc = None if since is None else _utc(since)
+EVACUATION_TYPES = frozenset({"evacuation", "unknown"})  # before 2.23 a record has no type
+
+
+def read_server(session: ComputeSession, instance_id: str) -> tuple[Instance, payloads.Payload]:
+    """``GET /servers/{id}`` at the servers microversion: the server mapped, and its raw record."""
+    path = f"/servers/{quote(instance_id, safe='')}"
+    response = session.conn.compute.get(path, microversion=session.microversion("servers"), raise_exc=False)
+    raw = json_object(checked(session, response), path).get("server")
+    if not isinstance(raw, Mapping):
+        raise payloads.MalformedPayload(f"{path} has no 'server' object")
+    return payloads.instance(session.cloud, raw), raw
+
+
+def newest_migration(
+    session: ComputeSession, instance_id: str, since: datetime | None, types: frozenset[str], type_filter: str | None
+) -> tuple[Migration, payloads.Payload] | None:
+    """The instance's newest os-migrations record of one of ``types`` changed since ``since``, mapped and raw.
+
+    ``type_filter`` is sent as Nova's ``migration_type`` filter (one type only); None lists every type.
+    """
+    params = {"instance_uuid": instance_id}
+    if type_filter is not None:
+        params["migration_type"] = type_filter
+    since_utc = None if since is None else utc(since)
     filtered_by_nova = False
     if since_utc is not None and session.at_least("migrations", MIGRATIONS_CHANGES_SINCE):
         params["changes-since"] = since_utc.strftime("%Y-%m-%dT%H:%M:%SZ")  # Nova: updated_at >= it
@@ -183,31 +200,30 @@ def _newest_evacuation(session: ComputeSession, instance_id: str, since: datetim
     microversion = session.microversion("migrations")
     response = session.conn.compute.get(path, params=params, microversion=microversion, raise_exc=False)
     records = [
-        payloads.migration(session.cloud, raw)
-        for raw in payloads.items(_json(_checked(session, response), path), "migrations")
+        (payloads.migration(session.cloud, raw), raw)
+        for raw in payloads.items(json_object(checked(session, response), path), "migrations")
     ]
-    evacuations = [
-        m
-        for m in records
-        # before 2.23 a record has no type; Nova filtered on it all the same
+    found = [
+        (m, raw)
+        for m, raw in records
         if m.instance_id == instance_id
-        and m.migration_type in ("evacuation", "unknown")
-        and (since_utc is None or filtered_by_nova or _changed_since(m, since_utc))
+        and m.migration_type in types
+        and (since_utc is None or filtered_by_nova or changed_since(m, since_utc))
     ]
-    return max(evacuations, key=lambda m: m.created_at or "", default=None)
+    return max(found, key=lambda pair: pair[0].created_at or "", default=None)
 
 
-def _changed_since(migration: Migration, since: datetime) -> bool:
+def changed_since(migration: Migration, since: datetime) -> bool:
     """Nova's changes-since, on our side (before 2.59): updated at or after ``since``; unknown times count."""
     stamp = migration.updated_at or migration.created_at
     try:
-        changed = _utc(datetime.fromisoformat(stamp)) if stamp else None
+        changed = utc(datetime.fromisoformat(stamp)) if stamp else None
     except ValueError:
         changed = None
     return changed is None or changed >= since
 
 
-def _utc(moment: datetime) -> datetime:
+def utc(moment: datetime) -> datetime:
     """Nova's timestamps without a zone are UTC; so is a naive ``since``."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
@@ -217,7 +233,7 @@ def _update_service(session: ComputeSession, host: str, update: ServiceUpdate, m
     response = session.conn.compute.put(
         update.path(service_id), json=update.body, microversion=microversion, raise_exc=False
     )
-    return _receipt(session, response)
+    return receipt(session, response)
 
 
 def _compute_service_id(session: ComputeSession, host: str, microversion: str) -> str:
@@ -225,7 +241,7 @@ def _compute_service_id(session: ComputeSession, host: str, microversion: str) -
     path = "/os-services"
     params = {"binary": COMPUTE_BINARY, "host": host}
     response = session.conn.compute.get(path, params=params, microversion=microversion, raise_exc=False)
-    services = payloads.items(_json(_checked(session, response), path), "services")
+    services = payloads.items(json_object(checked(session, response), path), "services")
     found = [s for s in services if isinstance(s, Mapping) and s.get("host") == host]
     if not found:
         raise BackendError(session.cloud, f"Nova has no {COMPUTE_BINARY} service on host {host!r}")
@@ -237,21 +253,21 @@ def _compute_service_id(session: ComputeSession, host: str, microversion: str) -
     return ident
 
 
-def _server_action(session: ComputeSession, instance_id: str, body: dict[str, Any], microversion: str) -> WriteReceipt:
+def server_action(session: ComputeSession, instance_id: str, body: dict[str, Any], microversion: str) -> WriteReceipt:
     path = f"/servers/{quote(instance_id, safe='')}/action"
     response = session.conn.compute.post(path, json=body, microversion=microversion, raise_exc=False)
-    return _receipt(session, response)  # an old evacuate answers {"adminPass": ...}: never kept nor logged
+    return receipt(session, response)  # an old evacuate answers {"adminPass": ...}: never kept nor logged
 
 
-def _receipt(session: ComputeSession, response: requests.Response) -> WriteReceipt:
-    _checked(session, response)
-    return WriteReceipt(request_id=_request_id(response))
+def receipt(session: ComputeSession, response: requests.Response) -> WriteReceipt:
+    checked(session, response)
+    return WriteReceipt(request_id=request_id_of(response))
 
 
 GATEWAY_TIMEOUT = 504
 
 
-def _checked(session: ComputeSession, response: requests.Response) -> requests.Response:
+def checked(session: ComputeSession, response: requests.Response) -> requests.Response:
     """``response`` when it is 2xx; else BackendError with Nova's message, status and request id."""
     if 200 <= response.status_code < 300:
         return response
@@ -263,16 +279,16 @@ def _checked(session: ComputeSession, response: requests.Response) -> requests.R
         session.cloud,
         message or response.reason or "error",
         status_code=response.status_code,
-        request_id=_request_id(response),
+        request_id=request_id_of(response),
         outcome_unknown=response.status_code == GATEWAY_TIMEOUT,  # the gateway gave up: Nova may have it
     )
 
 
-def _request_id(response: requests.Response) -> str | None:
+def request_id_of(response: requests.Response) -> str | None:
     return next((value for h in REQUEST_ID_HEADERS if (value := response.headers.get(h))), None)
 
 
-def _json(response: requests.Response, path: str) -> payloads.Payload:
+def json_object(response: requests.Response, path: str) -> payloads.Payload:
     try:
         body = response.json()
     except ValueError as exc:
@@ -282,7 +298,7 @@ def _json(response: requests.Response, path: str) -> payloads.Payload:
     return body
 
 
-def _built(session: ComputeSession, build: Callable[[], T]) -> T:
+def built(session: ComputeSession, build: Callable[[], T]) -> T:
     try:
         return build()
     except WriteNotPossible as exc:

@@ -11,8 +11,8 @@ from typing import TypeVar
 import openstack.connection
 import openstack.warnings
 
-from hybridview.backends.base import ServerProgress, WriteReceipt
-from hybridview.backends.nova import actions
+from hybridview.backends.base import MigrationProgress, ServerProgress, WriteReceipt
+from hybridview.backends.nova import actions, moves
 from hybridview.backends.nova.errors import translate_errors
 from hybridview.backends.nova.reads import read_snapshot
 from hybridview.backends.nova.session import (
@@ -101,6 +101,31 @@ class NovaBackend:
 
     def server_progress(self, instance_id: str, since: datetime | None = None) -> ServerProgress:
         return self._call(lambda s: actions.server_progress(s, instance_id, since))
+
+    # moves
+
+    def live_migrate(self, instance_id: str, *, target_host: str | None, block_migration: str | bool) -> WriteReceipt:
+        return self._call(
+            lambda s: moves.live_migrate(s, instance_id, target_host=target_host, block_migration=block_migration)
+        )
+
+    def migrate(self, instance_id: str, *, target_host: str | None) -> WriteReceipt:
+        return self._call(lambda s: moves.migrate(s, instance_id, target_host=target_host))
+
+    def confirm_resize(self, instance_id: str) -> WriteReceipt:
+        return self._call(lambda s: moves.confirm_resize(s, instance_id))
+
+    def revert_resize(self, instance_id: str) -> WriteReceipt:
+        return self._call(lambda s: moves.revert_resize(s, instance_id))
+
+    def abort_live_migration(self, instance_id: str, migration_id: str) -> WriteReceipt:
+        return self._call(lambda s: moves.abort_live_migration(s, instance_id, migration_id))
+
+    def force_complete_live_migration(self, instance_id: str, migration_id: str) -> WriteReceipt:
+        return self._call(lambda s: moves.force_complete_live_migration(s, instance_id, migration_id))
+
+    def migration_progress(self, instance_id: str, since: datetime | None = None) -> MigrationProgress:
+        return self._call(lambda s: moves.migration_progress(s, instance_id, since))
 
     def _call(self, call: Callable[[ComputeSession], T]) -> T:
         return translate_errors(self._cloud, lambda: call(self._compute()))

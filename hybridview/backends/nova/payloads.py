@@ -13,6 +13,7 @@ name the field, never its value, so the skipped records of one cause share one w
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -169,6 +170,14 @@ def compute_node(cloud: str, raw: Payload, services: Iterable[ComputeService]) -
     )
 
 
+def _flavor_size(raw: Payload) -> tuple[int | None, int | None]:
+    """vCPUs and RAM (MiB) of the flavor a server embeds from 2.47; before, it names the flavor only."""
+    flavor = _optional_object(raw, "flavor", "server")
+    if flavor is None:
+        return None, None
+    return _optional_int(flavor, "vcpus", "server flavor"), _optional_int(flavor, "ram", "server flavor")
+
+
 def _flavor_name(raw: Payload) -> str | None:
     what = "server flavor"
     flavor = _optional_object(raw, "flavor", "server")
@@ -190,6 +199,7 @@ def _boot_from_volume(raw: Payload) -> bool:
 def instance(cloud: str, raw: Payload) -> Instance:
     what = "server"
     ident = _ident(raw, "id", what)
+    vcpus, memory_mb = _flavor_size(raw)
     return Instance(
         cloud=cloud,
         id=ident,
@@ -204,6 +214,8 @@ def instance(cloud: str, raw: Payload) -> Instance:
         flavor=_flavor_name(raw),
         boot_from_volume=_boot_from_volume(raw),
         availability_zone=_optional_text(raw, "OS-EXT-AZ:availability_zone", what),
+        vcpus=vcpus,
+        memory_mb=memory_mb,
     )
 
 
@@ -228,4 +240,28 @@ def migration(cloud: str, raw: Payload) -> Migration:
         dest_node=_optional_text(raw, "dest_node", what),
         created_at=_optional_text(raw, "created_at", what),
         updated_at=_optional_text(raw, "updated_at", what),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LiveMigrationCounters:
+    """What a running live migration has moved (``GET /servers/{id}/migrations/{mid}``, 2.23+), in bytes."""
+
+    memory_total: int | None
+    memory_processed: int | None
+    memory_remaining: int | None
+    disk_total: int | None
+    disk_processed: int | None
+    disk_remaining: int | None
+
+
+def live_migration_counters(raw: Any) -> LiveMigrationCounters:
+    what = "server migration"
+    record = _object(raw, what)
+    return LiveMigrationCounters(
+        *(
+            _optional_int(record, f"{part}_{count}_bytes", what)
+            for part in ("memory", "disk")
+            for count in ("total", "processed", "remaining")
+        )
     )

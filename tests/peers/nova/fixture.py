@@ -170,6 +170,13 @@ class NovaPeer:
         """Restart host's nova-compute; returns once the API says "up"."""
         self.command("start_compute", host=host)
 
+    def set_live_migration_seconds(self, seconds: float) -> None:
+        """Live migrations between the fake computes started from now on take ``seconds`` (0: done at once).
+
+        Meanwhile Nova shows them ``running`` with growing byte counters; force-complete and abort end them.
+        """
+        self.command("live_migration_seconds", seconds=seconds)
+
     def set_version_fault(self, fault: str | None) -> str:
         """Make the compute API's version documents (``/``, ``/v2``, ``/v2.1``) fail; None restores them.
 

@@ -8,7 +8,7 @@ on 127.0.0.1 and speaks a tiny JSON-lines control protocol:
 stdout: one ``{"ready": true, "endpoint": ..., "keystone": ..., "computes": [...]}`` line,
         then one answer line per command.
 stdin:  ``{"op": "boot" | "stop_compute" | "start_compute" | "computes" | "version_fault"
-        | "logins" | "login_requests" | "keystone_account" | "ping" | "quit", ...}``.
+        | "live_migration_seconds" | "logins" | "login_requests" | "keystone_account" | "ping" | "quit", ...}``.
 
 The API takes ``X-Auth-Token: user:project``; a minimal Keystone v3 under
 ``/identity/v3`` issues such tokens to password logins (keystone.py, which
@@ -63,11 +63,73 @@ DriverFactory = Callable[[Any], Any]
 # --------------------------------------------------------------------------
 # Virt driver for a vCenter-backed compute (one cluster node)
 # --------------------------------------------------------------------------
+@dataclass
+class LiveMigrationPace:
+    """How long a live migration of a fake compute runs (0: done at once, as the fake driver does)."""
+
+    seconds: float = 0.0
+
+
+MIB = 1024 * 1024
+PACE_STEP_SECONDS = 0.1
+
+
 class PeerFakeDriver(fake.MediumFakeDriver):
-    """MediumFakeDriver that also answers the hypervisor uptime call."""
+    """MediumFakeDriver that answers the hypervisor uptime call and live-migrates at the set pace.
+
+    While a paced live migration runs, its migration record's byte counters grow (as libvirt's monitor
+    updates them); force-complete ends it at once, abort rolls it back to ``cancelled``.
+    """
+
+    def __init__(self, virtapi: Any, pace: LiveMigrationPace | None = None) -> None:
+        super().__init__(virtapi)
+        self.pace = pace or LiveMigrationPace()
+        self._ending: dict[str, str] = {}  # instance uuid -> "complete" | "abort"
 
     def get_host_uptime(self) -> str:
         return " 08:32:11 up 93 days, 18:25,  1 user,  load average: 0.20, 0.12, 0.08"
+
+    def live_migration(
+        self,
+        context: Any,
+        instance: Any,
+        dest: str,
+        post_method: Callable[..., Any],
+        recover_method: Callable[..., Any],
+        block_migration: bool = False,
+        migrate_data: Any = None,
+    ) -> None:
+        seconds = self.pace.seconds
+        if seconds <= 0:
+            post_method(context, instance, dest, block_migration, migrate_data)
+            return
+        migration = migrate_data.migration
+        total = int(instance.flavor.memory_mb) * MIB
+        disk_total = int(instance.flavor.root_gb) * 1024 * MIB if block_migration else 0
+        self._ending.pop(instance.uuid, None)
+        started = time.monotonic()
+        while (ending := self._ending.pop(instance.uuid, None)) is None:
+            done = min(1.0, (time.monotonic() - started) / seconds)
+            for part, size in (("memory", total), ("disk", disk_total)):
+                moved = int(size * done)
+                for count, value in (("total", size), ("processed", moved), ("remaining", size - moved)):
+                    # Nova's response schema says minimum 1: a zero count is shown as null
+                    setattr(migration, f"{part}_{count}", value or None)
+            migration.save()
+            if done >= 1.0:
+                ending = "complete"
+                break
+            time.sleep(PACE_STEP_SECONDS)
+        if ending == "abort":
+            recover_method(context, instance, dest, migrate_data, migration_status="cancelled")
+        else:
+            post_method(context, instance, dest, block_migration, migrate_data)
+
+    def live_migration_force_complete(self, instance: Any) -> None:
+        self._ending[instance.uuid] = "complete"
+
+    def live_migration_abort(self, instance: Any) -> None:
+        self._ending[instance.uuid] = "abort"
 
 
 class VMwareFakeDriver(fake.MediumFakeDriver):
@@ -186,6 +248,7 @@ class NovaEnvironment(integrated_helpers.ProviderUsageBaseTestCase):
         self.options = options
         self.drivers: dict[str, Any] = {}
         self.stopped: set[str] = set()
+        self.live_migration_pace = LiveMigrationPace()
 
     def runTest(self) -> None:  # noqa: N802  (unittest's default name)
         pass
@@ -215,7 +278,7 @@ class NovaEnvironment(integrated_helpers.ProviderUsageBaseTestCase):
             return lambda virtapi: old
         if nodename is not None:
             return lambda virtapi: VMwareFakeDriver(virtapi, nodename)
-        return PeerFakeDriver
+        return lambda virtapi: PeerFakeDriver(virtapi, self.live_migration_pace)
 
     def start_compute(self, host: str, nodename: str | None = None) -> None:
         if host in self.computes and host not in self.stopped:
@@ -326,6 +389,9 @@ def handle(env: NovaEnvironment, cmd: Json, fault: VersionFault, keystone: Keyst
         return {"ok": True}
     if op == "computes":
         return {"ok": True, "computes": env.describe_computes()}
+    if op == "live_migration_seconds":
+        env.live_migration_pace.seconds = float(cmd["seconds"])
+        return {"ok": True}
     if op == "ping":
         return {"ok": True}
     raise ValueError(f"unknown op {op!r}")
