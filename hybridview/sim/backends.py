@@ -5,7 +5,14 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from hybridview.backends.base import BackendError, ServerProgress, VmPlacement, WriteReceipt
+from hybridview.backends.base import (
+    BackendError,
+    MigrationProgress,
+    ServerProgress,
+    TaskProgress,
+    VmPlacement,
+    WriteReceipt,
+)
 from hybridview.core.model import OpenStackSnapshot, VCenterSnapshot
 from hybridview.sim.estate import SimEstate
 
@@ -56,6 +63,34 @@ class SimNovaBackend:
         _reachable(self._estate, self._cloud)
         return self._writes.server_progress(instance_id, since)
 
+    def live_migrate(self, instance_id: str, *, target_host: str | None, block_migration: str | bool) -> WriteReceipt:
+        _reachable(self._estate, self._cloud)
+        return self._writes.live_migrate(instance_id, target_host=target_host, block_migration=block_migration)
+
+    def migrate(self, instance_id: str, *, target_host: str | None) -> WriteReceipt:
+        _reachable(self._estate, self._cloud)
+        return self._writes.migrate(instance_id, target_host=target_host)
+
+    def confirm_resize(self, instance_id: str) -> WriteReceipt:
+        _reachable(self._estate, self._cloud)
+        return self._writes.confirm_resize(instance_id)
+
+    def revert_resize(self, instance_id: str) -> WriteReceipt:
+        _reachable(self._estate, self._cloud)
+        return self._writes.revert_resize(instance_id)
+
+    def abort_live_migration(self, instance_id: str, migration_id: str) -> WriteReceipt:
+        _reachable(self._estate, self._cloud)
+        return self._writes.abort_live_migration(instance_id, migration_id)
+
+    def force_complete_live_migration(self, instance_id: str, migration_id: str) -> WriteReceipt:
+        _reachable(self._estate, self._cloud)
+        return self._writes.force_complete_live_migration(instance_id, migration_id)
+
+    def migration_progress(self, instance_id: str, since: datetime | None = None) -> MigrationProgress:
+        _reachable(self._estate, self._cloud)
+        return self._writes.migration_progress(instance_id, since)
+
     def close(self) -> None:
         return None
 
@@ -104,6 +139,32 @@ class SimVCenterBackend:
     def find_vm(self, instance_uuid: str | None, vmx_path: str) -> VmPlacement | None:
         _reachable(self._estate, self._vcenter)
         return self._writes.find_vm(instance_uuid, vmx_path)
+
+    def vm_placement(self, vm_moref: str) -> VmPlacement | None:
+        _reachable(self._estate, self._vcenter)
+        return self._writes.vm_placement(vm_moref)
+
+    def relocate_vm(self, vm_moref: str, *, host_moref: str | None, datastore_moref: str | None) -> WriteReceipt:
+        _reachable(self._estate, self._vcenter)
+        return self._writes.relocate_vm(vm_moref, host_moref=host_moref, datastore_moref=datastore_moref)
+
+    def enter_maintenance(self, host_moref: str, *, timeout_seconds: int, evacuate_powered_off: bool) -> WriteReceipt:
+        _reachable(self._estate, self._vcenter)
+        return self._writes.enter_maintenance(
+            host_moref, timeout_seconds=timeout_seconds, evacuate_powered_off=evacuate_powered_off
+        )
+
+    def exit_maintenance(self, host_moref: str, *, timeout_seconds: int) -> WriteReceipt:
+        _reachable(self._estate, self._vcenter)
+        return self._writes.exit_maintenance(host_moref, timeout_seconds=timeout_seconds)
+
+    def task_progress(self, task_key: str) -> TaskProgress:
+        _reachable(self._estate, self._vcenter)
+        return self._writes.task_progress(task_key)
+
+    def cancel_task(self, task_key: str) -> WriteReceipt:
+        _reachable(self._estate, self._vcenter)
+        return self._writes.cancel_task(task_key)
 
     def close(self) -> None:
         return None

@@ -24,8 +24,10 @@ class SimEstate:
     """Deterministic for a given (size, seed, scenario, tick) and clock. Thread-safe.
 
     Ticks (``tick_seconds``) move vSphere HA along; writes make progress over the same
-    ``clock`` (monotonic seconds) continuously, so a caller sees an evacuation's REBUILD and its end.
-    ``restart_vm`` blocks until its power-on is due on that clock (as a vCenter task wait does).
+    ``clock`` (monotonic seconds) continuously, so a caller sees an evacuation's REBUILD and its end,
+    a live migration's byte counters grow and a vCenter task's progress climb. The ``*_seconds``
+    knobs say how long each takes (``Timing``). ``restart_vm`` blocks until its power-on is due on
+    that clock (as a vCenter task wait does).
     """
 
     def __init__(
@@ -39,11 +41,25 @@ class SimEstate:
         evacuation_seconds: float = 3.0,
         restart_seconds: float = 2.0,
         start_seconds: float = 1.0,
+        live_migration_seconds: float = 4.0,
+        cold_migration_seconds: float = 3.0,
+        relocate_seconds: float = 3.0,
+        maintenance_seconds: float = 2.0,
+        live_migrations_per_host: int = 0,
     ) -> None:
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
         self.scenario = scenario
-        timing = Timing(evacuation_seconds, restart_seconds, start_seconds)
+        timing = Timing(
+            evacuation_seconds=evacuation_seconds,
+            restart_seconds=restart_seconds,
+            start_seconds=start_seconds,
+            live_migration_seconds=live_migration_seconds,
+            cold_migration_seconds=cold_migration_seconds,
+            relocate_seconds=relocate_seconds,
+            maintenance_seconds=maintenance_seconds,
+            live_migrations_per_host=live_migrations_per_host,
+        )
         self.state = SimState(build_layout(size or SimSize(), seed), clock, tick_seconds, timing)
         self.broken_endpoints: set[str] = set()
         self._started = clock()

@@ -12,10 +12,17 @@ KVM_TYPE = "QEMU"
 PROJECTS = ("ops", "web", "data", "ci", "billing", "analytics")
 FLAVORS = {"m1.small": (1, 2048), "m1.medium": (2, 4096), "m1.large": (4, 8192), "c1.xlarge": (8, 16384)}
 FLAVOR_NAMES = tuple(FLAVORS)
+FLAVOR_DISK_GB = {"m1.small": 20, "m1.medium": 40, "m1.large": 80, "c1.xlarge": 160}
+SMALL_FLAVORS = ("m1.small", "m1.medium")  # the busy host's: many small instances
 KVM_VCPUS, KVM_MEMORY_MB = 64, 384 * 1024
 ESXI_CORES, ESXI_MEMORY_MB = 32, 512 * 1024
+SHARED_DATASTORE_GB, LOCAL_DATASTORE_GB = 4096, 800
+MIB, GIB = 1024**2, 1024**3
 REBUILD_TASK_STATES = frozenset({"rebuilding", "rebuild_spawning", "rebuild_block_device_mapping"})
-VM_STATE_STATUS = {"active": "ACTIVE", "stopped": "SHUTOFF", "error": "ERROR"}
+RESIZE_TASK_STATES = frozenset({"resize_prep", "resize_migrating", "resize_migrated", "resize_finish"})
+VM_STATE_STATUS = {"active": "ACTIVE", "stopped": "SHUTOFF", "error": "ERROR", "resized": "VERIFY_RESIZE"}
+# cluster k of vCenter v: at least one fully automated DRS cluster, and some where hybridview must place VMs itself
+DRS_BEHAVIORS = ("fullyAutomated", "manual", "partiallyAutomated", "fullyAutomated")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +35,7 @@ class SimSize:
     instances_per_kvm_node: int = 6
     vms_per_esxi_host: int = 5
     unmanaged_vms_per_cluster: int = 2
+    busy_kvm_node_instances: int = 20  # the first KVM host of the first cloud holds this many (the drain benchmark's)
 
     @classmethod
     def large(cls) -> SimSize:
@@ -41,6 +49,7 @@ class SimSize:
             instances_per_kvm_node=22,
             vms_per_esxi_host=25,
             unmanaged_vms_per_cluster=0,
+            busy_kvm_node_instances=0,
         )
 
 
@@ -87,12 +96,21 @@ class SimInstance:
     vm_state: str = "active"
     task_state: str | None = None
     fault: str | None = None
+    resized_from: str | None = None  # while cold-migrated (vm_state resized): the vm_state it goes back to
     record: Instance | None = field(default=None, compare=False, repr=False)  # its last snapshot record
 
     @property
     def status(self) -> str:
         """Nova's status from vm_state and task_state (nova.api.openstack.common)."""
-        return "REBUILD" if self.task_state in REBUILD_TASK_STATES else VM_STATE_STATUS[self.vm_state]
+        if self.task_state in REBUILD_TASK_STATES:
+            return "REBUILD"
+        if self.task_state in RESIZE_TASK_STATES:
+            return "RESIZE"
+        if self.task_state == "migrating":
+            return "MIGRATING"
+        if self.task_state == "resize_reverting":
+            return "REVERT_RESIZE"
+        return VM_STATE_STATUS[self.vm_state]
 
 
 @dataclass(slots=True)
@@ -118,6 +136,7 @@ class SimVM:
     memory_mb: int = 4096
     datastores: tuple[str, ...] = ()  # datastore morefs
     vmx_path: str = ""
+    disk_gb: int = 40
     record: VirtualMachine | None = field(default=None, compare=False, repr=False)  # its last snapshot record
 
 
@@ -129,6 +148,7 @@ class SimDatastore:
     shared: bool
     hosts: list[str] = field(default_factory=list)  # the morefs of the hosts that mount it
     cluster: str | None = None  # the cluster whose hosts all mount it
+    capacity_gb: int = LOCAL_DATASTORE_GB
 
 
 @dataclass(slots=True)
@@ -137,6 +157,7 @@ class SimVCenter:
     instance_uuid: str
     clusters: dict[str, str] = field(default_factory=dict)  # moref -> name
     ha_enabled: dict[str, bool] = field(default_factory=dict)
+    drs_behavior: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -203,18 +224,23 @@ def _build_kvm(layout: Layout, cloud: str, size: SimSize, ids: _Ids, cloud_index
             f"10.{cloud_index}.{n // 250}.{n % 250 + 1}",
         )
         layout.nodes.append(node)
-        for i in range(size.instances_per_kvm_node):
-            layout.instances.append(_instance(ids, cloud, node, i, bfv=i % 3 == 0))
+        busy = cloud_index == 0 and n == 0 and size.busy_kvm_node_instances > size.instances_per_kvm_node
+        count = size.busy_kvm_node_instances if busy else size.instances_per_kvm_node
+        flavors = SMALL_FLAVORS if busy else FLAVOR_NAMES
+        for i in range(count):
+            layout.instances.append(_instance(ids, cloud, node, i, bfv=i % 3 == 0, flavors=flavors))
 
 
-def _instance(ids: _Ids, cloud: str, node: SimNode, index: int, *, bfv: bool) -> SimInstance:
+def _instance(
+    ids: _Ids, cloud: str, node: SimNode, index: int, *, bfv: bool, flavors: tuple[str, ...] = FLAVOR_NAMES
+) -> SimInstance:
     project = ids.pick(PROJECTS)
     return SimInstance(
         cloud,
         ids.uuid(),
         f"{project}-{node.service_host}-{index + 1:02d}",
         project,
-        ids.pick(FLAVOR_NAMES),
+        ids.pick(flavors),
         node.hostname,
         node.service_host,
         bfv,
@@ -231,7 +257,11 @@ def _build_vcenters(layout: Layout, size: SimSize, ids: _Ids) -> None:
             moref = ids.moref("domain-c")
             vc.clusters[moref] = f"{name}-cl{c + 1:02d}"
             vc.ha_enabled[moref] = not (c == 1 and v == 0)
-            shared = SimDatastore(name, ids.moref("datastore-"), f"{vc.clusters[moref]}-shared", True, cluster=moref)
+            vc.drs_behavior[moref] = DRS_BEHAVIORS[(2 * v + c) % len(DRS_BEHAVIORS)]
+            shared_name = f"{vc.clusters[moref]}-shared"
+            shared = SimDatastore(
+                name, ids.moref("datastore-"), shared_name, True, cluster=moref, capacity_gb=SHARED_DATASTORE_GB
+            )
             layout.datastores.append(shared)
             for h in range(size.hosts_per_cluster):
                 host = SimHost(name, ids.moref("host-"), f"esx{v + 1}{c + 1:02d}{h + 1:02d}.{name}.example", moref)
@@ -281,6 +311,7 @@ def _build_vmware_nodes(layout: Layout, size: SimSize, ids: _Ids) -> None:
                             memory,
                             on_shared,
                             vmx_path(shared, inst.name),
+                            FLAVOR_DISK_GB[inst.flavor],
                         )
                     )
             for u in range(size.unmanaged_vms_per_cluster):

@@ -6,11 +6,21 @@ import random
 from datetime import timedelta
 
 from hybridview.sim.layout import SimHost, SimInstance, SimNode
-from hybridview.sim.nova_writes import begin_evacuation
+from hybridview.sim.nova_evacuation import begin_evacuation
+from hybridview.sim.nova_moves import LivePhases, begin_cold_migration, begin_live_migration
 from hybridview.sim.state import SimState
+from hybridview.sim.vsphere_tasks import begin_relocation
 
-SCENARIOS = ("healthy", "kvm-host-down", "esxi-host-down", "vmware-proxy-down", "evacuation-in-progress")
+SCENARIOS = (
+    "healthy",
+    "kvm-host-down",
+    "esxi-host-down",
+    "vmware-proxy-down",
+    "evacuation-in-progress",
+    "live-migration-in-progress",
+)
 HA_RESTART_TICKS = 3  # vSphere HA restarts a failed host's VMs within this many ticks
+WATCHED_MOVES = 30  # live-migration-in-progress's moves last this many times a move's time: time to watch them
 DEAD_FOR = timedelta(minutes=4)  # how long before the first snapshot a scenario's host died
 EVACUATED_AGO = timedelta(minutes=3)
 
@@ -29,6 +39,8 @@ def apply(state: SimState, scenario: str, seed: int) -> None:
         _fail_first_host(state, ha=False)
     elif scenario == "evacuation-in-progress":
         _evacuation_in_progress(state, first_cloud)
+    elif scenario == "live-migration-in-progress":
+        _moves_in_progress(state, first_cloud)
     state.timeline.run_due()
 
 
@@ -137,3 +149,20 @@ def _evacuation_in_progress(state: SimState, cloud: str) -> None:
     seconds = state.timing.evacuation_seconds
     for k, inst in enumerate(on_host[third : 2 * third]):
         begin_evacuation(state, inst, None, 0.0, seconds * (k + 1))
+
+
+def _moves_in_progress(state: SimState, cloud: str) -> None:
+    """A libvirt instance live-migrating with its disk (both byte counters grow), another one cold-migrated and
+    waiting at VERIFY_RESIZE, and a vMotion task running in a cluster whose DRS is manual."""
+    kvm = [n for n in state.nodes[cloud] if not n.is_vmware]
+    live_from, cold_from = kvm[1 % len(kvm)], kvm[3 % len(kvm)]
+    local = next(i for i in state.instances[cloud] if i.host == live_from.service_host and not i.boot_from_volume)
+    copying = WATCHED_MOVES * state.timing.live_migration_seconds
+    begin_live_migration(state, local, None, LivePhases(0.0, 0.0, copying), block=True)
+    cold = next(i for i in state.instances[cloud] if i.host == cold_from.service_host)
+    begin_cold_migration(state, cold, None, 0.0)
+    vc = state.layout.vcenters[0]
+    manual = next(moref for moref, behavior in vc.drs_behavior.items() if behavior != "fullyAutomated")
+    first, second = [h for h in state.hosts[vc.name] if h.cluster == manual][:2]
+    vm = next(v for v in state.vms[vc.name] if v.host == first.moref and v.instance_uuid)
+    begin_relocation(state, vm, second, None, seconds=WATCHED_MOVES * state.timing.relocate_seconds)

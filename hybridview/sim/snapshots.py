@@ -12,16 +12,32 @@ from hybridview.core.model import (
     Migration,
     OpenStackSnapshot,
     VCenterSnapshot,
+    VCenterTask,
     VirtualMachine,
 )
-from hybridview.sim.layout import ESXI_CORES, ESXI_MEMORY_MB, SimHost, SimInstance, SimNode, SimVM
-from hybridview.sim.state import SimMigration, SimState, nova_time
+from hybridview.sim.layout import (
+    ESXI_CORES,
+    ESXI_MEMORY_MB,
+    FLAVORS,
+    GIB,
+    SimDatastore,
+    SimHost,
+    SimInstance,
+    SimNode,
+    SimVM,
+)
+from hybridview.sim.state import SimMigration, SimState, SimTask, nova_time
+from hybridview.sim.vsphere_tasks import accessible, used_gb
 
 MICROVERSION = "2.100"  # what the demo clouds read and write at
 EVENTS_KEPT = 200
 HOST_BASE_MEMORY_MB = 16 * 1024  # what ESXi itself takes
 MHZ = 2600
-VM_STATE_POWER = {"active": 1, "stopped": 4, "error": 0}  # Nova's power states RUNNING, SHUTDOWN, NOSTATE
+VM_STATE_POWER = {
+    "active": 1,
+    "stopped": 4,
+    "error": 0,
+}  # a resized server's: that of the state it came from  # Nova's power states RUNNING, SHUTDOWN, NOSTATE
 
 
 def openstack_snapshot(state: SimState, cloud: str) -> OpenStackSnapshot:
@@ -42,27 +58,52 @@ def openstack_snapshot(state: SimState, cloud: str) -> OpenStackSnapshot:
 
 
 def vcenter_snapshot(state: SimState, name: str) -> VCenterSnapshot:
-    vc = next(v for v in state.layout.vcenters if v.name == name)
+    vc = state.vcenter(name)
     clusters = tuple(
-        Cluster(name, moref, cname, vc.ha_enabled[moref], True, vc.ha_enabled[moref], "dc-demo")
+        Cluster(
+            name, moref, cname, vc.ha_enabled[moref], True, vc.ha_enabled[moref], "dc-demo", vc.drs_behavior.get(moref)
+        )
         for moref, cname in vc.clusters.items()
     )
     hosts = state.hosts[name]
     connection = {h.moref: "connected" if h.connection_state == "connected" else "disconnected" for h in hosts}
-    used: dict[str, int] = {}
+    disks = used_gb(state, name)
+    memory: dict[str, int] = {}
     for vm in state.vms[name]:
         if vm.power_state == "poweredOn":
-            used[vm.host] = used.get(vm.host, 0) + vm.memory_mb
+            memory[vm.host] = memory.get(vm.host, 0) + vm.memory_mb
     return VCenterSnapshot(
         name,
         vc.instance_uuid,
         state.now(),
         clusters,
-        tuple(_host(h, used.get(h.moref, 0)) for h in hosts),
+        tuple(_host(h, memory.get(h.moref, 0)) for h in hosts),
         tuple([_vm(vm, connection.get(vm.host, "disconnected")) for vm in state.vms[name]]),
-        tuple(Datastore(name, d.moref, d.name, d.shared, tuple(d.hosts)) for d in state.datastores[name]),
+        tuple(_datastore(state, d, disks.get(d.moref, 0)) for d in state.datastores[name]),
         events=tuple(state.events[name][-EVENTS_KEPT:]),
         version="8.0.2 (simulated)",
+        tasks=tuple(_task(t) for t in state.tasks[name].values() if t.running),
+    )
+
+
+def _datastore(state: SimState, d: SimDatastore, used: int) -> Datastore:
+    capacity = d.capacity_gb * GIB
+    free = max(0, capacity - used * GIB)
+    return Datastore(d.vcenter, d.moref, d.name, d.shared, tuple(d.hosts), capacity, free, accessible(state, d))
+
+
+def _task(t: SimTask) -> VCenterTask:
+    return VCenterTask(
+        t.key,
+        t.key,  # a task's key is its moref's value
+        t.description_id,
+        t.entity_moref,
+        t.entity_name,
+        t.state,
+        t.progress,
+        t.cancelable,
+        t.queued_at,
+        t.user,
     )
 
 
@@ -114,12 +155,13 @@ def _instance(i: SimInstance) -> Instance:
         i.status,
         i.vm_state,
         i.task_state,
-        VM_STATE_POWER[i.vm_state],
+        VM_STATE_POWER[i.resized_from or i.vm_state],
         i.host,
         i.node,
         i.flavor,
         i.boot_from_volume,
         "nova",
+        *FLAVORS[i.flavor],
     )
     return r
 
@@ -170,6 +212,8 @@ def _vm(vm: SimVM, state: str) -> VirtualMachine:
         and r.connection_state == state
         and r.name == vm.name
         and r.instance_uuid == vm.instance_uuid
+        and r.datastores == vm.datastores
+        and r.vmx_path == vm.vmx_path
     ):
         return r
     r = vm.record = VirtualMachine(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from hybridview.core.model import VSphereEvent
-from hybridview.sim.layout import Layout, SimDatastore, SimHost, SimInstance, SimNode, SimVM
+from hybridview.sim.layout import Layout, SimDatastore, SimHost, SimInstance, SimNode, SimVCenter, SimVM
 
 EPOCH = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 WAIT_POLL_SECONDS = 0.01
@@ -25,6 +25,11 @@ class Timing:
     evacuation_seconds: float = 3.0
     restart_seconds: float = 2.0
     start_seconds: float = 1.0
+    live_migration_seconds: float = 4.0
+    cold_migration_seconds: float = 3.0  # to VERIFY_RESIZE
+    relocate_seconds: float = 3.0  # a vMotion or Storage vMotion task
+    maintenance_seconds: float = 2.0  # an empty host entering (or leaving) maintenance mode
+    live_migrations_per_host: int = 0  # Nova's max_concurrent_live_migrations (its default is 1); 0: no limit
 
 
 @dataclass(slots=True)
@@ -40,6 +45,43 @@ class SimMigration:
     dest_node: str | None
     created_at: datetime
     updated_at: datetime
+    # a live migration copies its bytes between these times of the estate's clock
+    copy_from: float | None = None
+    copy_until: float | None = None
+    memory_total: int = 0
+    disk_total: int = 0  # 0 when nothing is block-migrated
+
+
+@dataclass(slots=True)
+class SimTask:
+    """One vCenter task (its TaskInfo); kept after it ends, as vCenter keeps a finished task's info."""
+
+    vcenter: str
+    key: str
+    description_id: str
+    entity_moref: str
+    entity_name: str
+    cancelable: bool
+    queued_at: datetime
+    user: str | None
+    state: str = "running"
+    progress: int = 0
+    cancelled: bool = False
+    error: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.state in ("queued", "running")
+
+
+@dataclass(slots=True)
+class SimMaintenance:
+    """A host entering maintenance mode: its task, and what must leave the host first."""
+
+    task: SimTask
+    evacuate_powered_off: bool
+    blocking_at_start: int
+    emptied: bool = False
 
 
 class Timeline:
@@ -51,10 +93,13 @@ class Timeline:
         self._order = itertools.count()
         self._running_at: float | None = None  # the due time of the action running now
 
+    def moment(self) -> float:
+        """Now on the clock, or, while an action runs, the time it was due."""
+        return self._clock() if self._running_at is None else self._running_at
+
     def after(self, seconds: float, action: Callable[[], None]) -> None:
         """Run ``action`` that many seconds from now, or from the due time of the action that schedules it."""
-        start = self._clock() if self._running_at is None else self._running_at
-        heapq.heappush(self._due, (start + seconds, next(self._order), action))
+        heapq.heappush(self._due, (self.moment() + seconds, next(self._order), action))
 
     def run_due(self) -> None:
         while self._due and self._due[0][0] <= self._clock():  # an action may make another due at once
@@ -103,6 +148,8 @@ class SimState:
         for d in layout.datastores:
             self.datastores[d.vcenter].append(d)
         self._host_by_moref = {vc: {h.moref: h for h in hosts} for vc, hosts in self.hosts.items()}
+        self.tasks: dict[str, dict[str, SimTask]] = {vc.name: {} for vc in layout.vcenters}
+        self.entering: dict[tuple[str, str], SimMaintenance] = {}  # (vcenter, host moref) -> entering maintenance
 
     # -- time and change -------------------------------------------------------------------
 
@@ -141,6 +188,25 @@ class SimState:
     def serial(self) -> int:
         return next(self._serial)
 
+    def new_migration(self, inst: SimInstance, migration_type: str, status: str, target: str | None) -> SimMigration:
+        """A new os-migrations record of the instance, from its host now (``target``: the host asked for)."""
+        now = self.now()
+        m = SimMigration(
+            inst.cloud,
+            str(self.serial()),
+            inst.id,
+            migration_type,
+            status,
+            inst.host,
+            inst.node,
+            target,
+            None,
+            now,
+            now,
+        )
+        self.migrations[inst.cloud].append(m)
+        return m
+
     def moref(self, prefix: str) -> str:
         self.layout.next_moref += 1
         return f"{prefix}{self.layout.next_moref}"
@@ -167,6 +233,15 @@ class SimState:
     def host(self, vcenter: str, moref: str) -> SimHost | None:
         return self._host_by_moref[vcenter].get(moref)
 
+    def vm(self, vcenter: str, moref: str) -> SimVM | None:
+        return next((v for v in self.vms[vcenter] if v.moref == moref), None)
+
+    def datastore(self, vcenter: str, moref: str) -> SimDatastore | None:
+        return next((d for d in self.datastores[vcenter] if d.moref == moref), None)
+
+    def vcenter(self, name: str) -> SimVCenter:
+        return next(v for v in self.layout.vcenters if v.name == name)
+
     def cluster_hosts(self, host: SimHost) -> list[SimHost]:
         return [h for h in self.hosts[host.vcenter] if h.cluster == host.cluster]
 
@@ -178,8 +253,7 @@ class SimState:
         return all(host.moref in mounts.get(ds, ()) for ds in vm.datastores)
 
     def ha_enabled(self, host: SimHost) -> bool:
-        vc = next(v for v in self.layout.vcenters if v.name == host.vcenter)
-        return vc.ha_enabled.get(host.cluster, False)
+        return self.vcenter(host.vcenter).ha_enabled.get(host.cluster, False)
 
 
 def nova_time(value: datetime) -> str:

@@ -38,6 +38,7 @@ EXPECTED = {  # overall, the failed hosts' layers (one failed host each)
     "esxi-host-down": (Overall.CRITICAL, ["esxi", "esxi"]),  # one in an HA cluster, one in the HA-off cluster
     "vmware-proxy-down": (Overall.CRITICAL, ["nova"]),
     "evacuation-in-progress": (Overall.CRITICAL, ["nova"]),
+    "live-migration-in-progress": (Overall.WARNING, []),  # a migration in progress warns
 }
 
 

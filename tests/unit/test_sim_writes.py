@@ -18,7 +18,7 @@ from hybridview.core.model import EsxiHost, Instance, OpenStackSnapshot, VCenter
 from hybridview.sim import SimEstate, SimSize
 from hybridview.sim.backends import SimNovaBackend, SimVCenterBackend
 from hybridview.sim.layout import FLAVORS
-from hybridview.sim.nova_writes import NO_VALID_HOST, SCHEDULED_AT
+from hybridview.sim.nova_evacuation import NO_VALID_HOST, SCHEDULED_AT
 from hybridview.sim.scenarios import failing_node
 from tests.unit.test_sim import ManualClock, full_estate
 
