@@ -83,6 +83,7 @@ class PeerFakeDriver(fake.MediumFakeDriver):
 
     def __init__(self, virtapi: Any, pace: LiveMigrationPace | None = None) -> None:
         super().__init__(virtapi)
+        self.host_status_base["hypervisor_type"] = "QEMU"  # what a libvirt/KVM compute reports
         self.pace = pace or LiveMigrationPace()
         self._ending: dict[str, str] = {}  # instance uuid -> "complete" | "abort"
 
