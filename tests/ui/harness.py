@@ -84,7 +84,16 @@ def window_on(
 
 def fast_demo(scenario: str, *, read_only: bool = False, evacuation_seconds: float = 0.4) -> Endpoints:
     """The demo with quick writes (the default tick keeps vSphere HA still)."""
-    estate = SimEstate(scenario, tick_seconds=3600.0, evacuation_seconds=evacuation_seconds, restart_seconds=0.2)
+    estate = SimEstate(
+        scenario,
+        tick_seconds=3600.0,
+        evacuation_seconds=evacuation_seconds,
+        restart_seconds=0.2,
+        live_migration_seconds=0.1,
+        cold_migration_seconds=0.1,
+        relocate_seconds=0.1,
+        maintenance_seconds=0.1,
+    )
     nova, vcenters = demo_backends(estate)
     return Endpoints(list(nova), list(vcenters), demo=estate, refresh_seconds=5.0, read_only=read_only)
 
