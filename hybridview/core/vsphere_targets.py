@@ -8,16 +8,16 @@ from hybridview.core.move_targets import GIB, MoveTarget, VCenterIndex, free_of,
 
 def vsphere_refusal(index: VCenterIndex, vm: VirtualMachine) -> str | None:
     """Why vCenter cannot move this VM at all right now."""
-    if vm.connection_state not in (None, "connected"):
-        return f"VM {vm.name} is {vm.connection_state} in vCenter: it cannot be moved"
     host = index.hosts.get(vm.host_moref or "")
-    if host is None:
-        return f"vCenter does not say which host runs VM {vm.name}"
-    if not host.responding:
+    if host is not None and not host.responding:  # first: it is why the VM shows disconnected
         return (
             f"its host {host.name} is {host.connection_state}: vCenter cannot move a VM off a host it cannot reach "
             "(vSphere HA restarts it elsewhere, where HA is on)"
         )
+    if vm.connection_state not in (None, "connected"):
+        return f"VM {vm.name} is {vm.connection_state} in vCenter: it cannot be moved"
+    if host is None:
+        return f"vCenter does not say which host runs VM {vm.name}"
     busy = index.tasks_by_entity.get(vm.moref)
     if busy:
         return f"busy: vCenter task {busy[0].key} ({busy[0].description_id}) is {busy[0].state} on it"

@@ -57,6 +57,7 @@ def status_document(view: EstateView) -> dict[str, Any]:
                     "name": cluster.name,
                     "ha_enabled": cluster.ha_enabled,
                     "drs_enabled": cluster.drs_enabled,
+                    "drs_behavior": cluster.drs_behavior,
                     "nova_node": _text(corr.node_for(cluster)),
                     "health": health.of(cluster.ref).severity.label,
                     "hosts": [
