@@ -13,14 +13,12 @@ from datetime import datetime
 from hybridview.actions.audit import AuditEntry, AuditLog
 from hybridview.actions.claims import Claims
 from hybridview.actions.executors import Tracking
-from hybridview.actions.operation import Operation
 from hybridview.actions.runner import ActionRunner
 from hybridview.core.actions import Plan
 from hybridview.core import moves
 from hybridview.core.compute_service import ServiceChange, plan_service_change
 from hybridview.core.drain import DrainRequest, plan_drain
 from hybridview.core.evacuation import EvacuationRequest, plan_evacuation
-from hybridview.core.following import plan_following
 from hybridview.core.identity import InstanceRef, VmRef
 from hybridview.core.left_behind import RestartRequest, plan_vm_restarts
 from hybridview.core.view import EstateView
@@ -82,11 +80,6 @@ class ActionDesk:
 
     def drain(self, view: EstateView, request: DrainRequest) -> Plan:
         return plan_drain(view, request)
-
-    def follow_running(self, view: EstateView) -> Operation | None:
-        """Follow the moves the endpoints show running that no operation of ours follows yet (sends nothing)."""
-        plan = plan_following(view, self.runner.running)
-        return self.runner.adopt(plan) if plan is not None else None
 
     async def audit_entries(self, since: datetime | None = None) -> list[AuditEntry]:
         """The audit log, read in the runner's workers (it is a file: never on the GUI thread)."""

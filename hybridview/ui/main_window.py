@@ -1,4 +1,4 @@
-"""The window: Nova compute nodes on the left, vCenter clusters on the right; Recovery and Audit tabs."""
+"""The window: Nova compute nodes on the left, vCenter clusters on the right; Recovery, Activity and Audit tabs."""
 
 from __future__ import annotations
 
@@ -25,10 +25,12 @@ from PySide6.QtWidgets import (
 from hybridview.actions.desk import ActionDesk
 from hybridview.core.health import Overall, Severity
 from hybridview.core.identity import ClusterRef, NodeRef, Ref
+from hybridview.ui.activity_view import ActivityView
 from hybridview.ui.audit_view import AuditView
 from hybridview.ui.bridge import MonitorBridge
 from hybridview.views.details import details_html
 from hybridview.ui.icons import icon
+from hybridview.ui.move_actions import MoveActions
 from hybridview.views.presentation import INSTANCE_COLUMNS, NOVA_COLUMNS, VCENTER_COLUMNS, Presentation, instance_rows
 from hybridview.ui.recovery_view import RecoveryCapture, RecoveryView, StagedRecovery
 from hybridview.ui.status_bar import EndpointStatusBar
@@ -100,6 +102,7 @@ class MainWindow(QMainWindow):
         self.desk = desk
         self.recovery = RecoveryView(controller, desk)
         self.audit = AuditView(controller, desk)
+        self.activity = ActivityView(controller, desk)
         self.setWindowTitle("hybridview")
         self.setWindowIcon(icon("hybridview"))
         self.nova_model = DiffTreeModel(NOVA_COLUMNS, icon, self)
@@ -137,6 +140,7 @@ class MainWindow(QMainWindow):
         controller.presentation_ready.connect(self.show_presentation)
         controller.busy_changed.connect(self._on_busy)
         controller.fault_changed.connect(self._on_fault)
+        self.moves = MoveActions(self)  # Move… and Drain host… on the selection, after the window's own handlers
 
     # -- construction ------------------------------------------------------------------
 
@@ -177,15 +181,17 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(vertical, "Estate")
         self.tabs.addTab(self.recovery, "Recovery")
+        self.tabs.addTab(self.activity, "Activity")
         self.tabs.addTab(self.audit, "Audit")
         self.recovery.waiting_changed.connect(lambda n: self.tabs.setTabText(1, f"Recovery ({n})" if n else "Recovery"))
         self.recovery.operation_finished.connect(lambda _op: self.audit.request_refresh())
-        self.tabs.currentChanged.connect(lambda i: self.audit.request_refresh() if i == 2 else None)
+        self.tabs.currentChanged.connect(lambda i: self.audit.request_refresh() if i == 3 else None)
+        self.activity.count_changed.connect(lambda n: self.tabs.setTabText(2, f"Activity ({n})" if n else "Activity"))
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
     def _build_actions(self) -> None:
-        bar = QToolBar("Main")
+        bar = self.toolbar = QToolBar("Main")
         bar.setMovable(False)
         self.addToolBar(bar)
         self.refresh_action = QAction("Refresh now", self)
@@ -318,6 +324,11 @@ class MainWindow(QMainWindow):
 
     # -- selection ---------------------------------------------------------------------
 
+    @property
+    def selected_key(self) -> Ref | None:
+        """What the operator selected last in either tree (not the counterpart selected with it)."""
+        return self._selected_key
+
     def select_key(self, key: Ref) -> None:
         for view, model in ((self.nova_view, self.nova_model), (self.vcenter_view, self.vcenter_model)):
             index = model.index_of(key)
@@ -382,5 +393,6 @@ class MainWindow(QMainWindow):
     async def aclose_actions(self) -> None:
         """Before the monitor closes: stop following, then stop the desk's operations and its workers."""
         await self.recovery.aclose()
+        await self.activity.aclose()
         await self.audit.aclose()
         await self.desk.aclose()

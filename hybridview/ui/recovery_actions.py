@@ -36,18 +36,18 @@ class RecoveryActions:
         self.confirmation: QMessageBox | None = None
 
     def open_evacuation(self, cloud: str, host: str, instance_ids: tuple[str, ...] = ()) -> ActionDialog:
-        return self._open(
+        return self.open_dialog(
             ("evacuate", cloud, host, instance_ids),
             lambda: EvacuationDialog(self._desk, self._controller, cloud, host, instance_ids, self._view.window()),
         )
 
     def open_restarts(self, vcenter: str, host: str) -> ActionDialog:
-        return self._open(
+        return self.open_dialog(
             ("restart", vcenter, host, ()),
             lambda: RestartDialog(self._desk, self._controller, vcenter, host, self._view.window()),
         )
 
-    def _open(self, key: DialogKey, make: Callable[[], ActionDialog]) -> ActionDialog:
+    def open_dialog(self, key: DialogKey, make: Callable[[], ActionDialog]) -> ActionDialog:
         dialog = self.dialogs.get(key)
         shown = dialog is not None and dialog.isVisible()
         if dialog is None or not (dialog.isVisible() or dialog.running):

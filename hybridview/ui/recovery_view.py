@@ -323,7 +323,9 @@ class RecoveryView(QWidget):
         if self._closing:
             return
         self.operation_finished.emit(operation)
-        self.controller.request_refresh()  # show what the action changed without waiting for the timer
+        clouds = {b.name for b in self.controller.endpoints.openstack}
+        if any(item.step.key.endpoint in clouds for item in operation.items):
+            self.controller.request_refresh()  # Nova has no change feed: show what changed without the timer
 
     def start(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         task = spawn(coro, name=name)
