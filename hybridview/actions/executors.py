@@ -56,6 +56,15 @@ class Prior:
     follow_up: Step | None = None  # what the item still needs once the earlier attempt is done
 
 
+@dataclass(frozen=True, slots=True)
+class Follow:
+    """What a tracker takes from the runner: its workers, where progress goes, how long to poll."""
+
+    offload: Offload
+    report: Report
+    tracking: Tracking
+
+
 class Executor(Protocol):
     @property
     def writes(self) -> type: ...
@@ -64,9 +73,7 @@ class Executor(Protocol):
 
     def earlier_attempt(self, backend: Any, step: Step) -> Prior | None: ...
 
-    async def track(
-        self, backend: Any, step: Step, receipt: WriteReceipt, offload: Offload, report: Report, tracking: Tracking
-    ) -> End: ...
+    async def track(self, backend: Any, step: Step, receipt: WriteReceipt, follow: Follow) -> End: ...
 
 
 class ServiceChange:
@@ -83,15 +90,7 @@ class ServiceChange:
     def earlier_attempt(self, backend: NovaWrites, step: Step) -> Prior | None:
         return None  # setting a service state twice is harmless
 
-    async def track(
-        self,
-        backend: NovaWrites,
-        step: Step,
-        receipt: WriteReceipt,
-        offload: Offload,
-        report: Report,
-        tracking: Tracking,
-    ) -> End:
+    async def track(self, backend: NovaWrites, step: Step, receipt: WriteReceipt, follow: Follow) -> End:
         return End(ItemState.DONE, receipt.detail or "applied")
 
 
@@ -121,11 +120,11 @@ async def poll_until(
     read: Callable[[], Awaitable[T]],
     end_of: Callable[[T], End | None],
     describe: Callable[[T], str],
-    report: Report,
-    tracking: Tracking,
+    follow: Follow,
     detail_of: Callable[[T], Detail | None] = lambda _value: None,
 ) -> End:
     """Poll until ``end_of`` sees an end; a failed read is retried, and only many in a row lose track."""
+    report, tracking = follow.report, follow.tracking
     deadline = time.monotonic() + tracking.limit_seconds
     failures, last = 0, "no progress read yet"
     pause = min(tracking.first_poll_seconds, tracking.poll_seconds)
@@ -182,20 +181,12 @@ class Evacuate:
             return Prior(True, f"an earlier attempt is running: {describe_progress(progress)}")
         return None
 
-    async def track(
-        self,
-        backend: NovaWrites,
-        step: Step,
-        receipt: WriteReceipt,
-        offload: Offload,
-        report: Report,
-        tracking: Tracking,
-    ) -> End:
+    async def track(self, backend: NovaWrites, step: Step, receipt: WriteReceipt, follow: Follow) -> End:
         instance_id, source = step.parameters["instance_id"], step.parameters["source_host"]
         since = datetime.now(UTC) - timedelta(minutes=5)  # Nova's clock may differ a little from ours
 
-        read = _progress_reader(backend, offload, instance_id, since)
-        end = await poll_until(read, lambda p: evacuation_end(p, source), describe_progress, report, tracking)
+        read = _progress_reader(backend, follow.offload, instance_id, since)
+        end = await poll_until(read, lambda p: evacuation_end(p, source), describe_progress, follow)
         return End(end.state, end.message, _start_after(step, end))
 
 
@@ -226,18 +217,10 @@ class StartServer:
             return Prior(False, f"already ACTIVE on {progress.host}")
         return Prior(True, "an earlier start is running") if progress.task_state == "powering-on" else None
 
-    async def track(
-        self,
-        backend: NovaWrites,
-        step: Step,
-        receipt: WriteReceipt,
-        offload: Offload,
-        report: Report,
-        tracking: Tracking,
-    ) -> End:
+    async def track(self, backend: NovaWrites, step: Step, receipt: WriteReceipt, follow: Follow) -> End:
         instance_id = step.parameters["instance_id"]
 
-        read = _progress_reader(backend, offload, instance_id)
+        read = _progress_reader(backend, follow.offload, instance_id)
 
         def end_of(p: ServerProgress) -> End | None:
             if p.status == "ACTIVE" and p.task_state is None:
@@ -246,7 +229,7 @@ class StartServer:
                 return End(ItemState.FAILED, p.fault or "the server went to ERROR")
             return None
 
-        return await poll_until(read, end_of, describe_progress, report, tracking)
+        return await poll_until(read, end_of, describe_progress, follow)
 
 
 class RestartVm:
@@ -274,15 +257,7 @@ class RestartVm:
             return Prior(False, f"an earlier attempt took effect: {found.moref} runs on {found.host_moref}")
         return None
 
-    async def track(
-        self,
-        backend: VCenterWrites,
-        step: Step,
-        receipt: WriteReceipt,
-        offload: Offload,
-        report: Report,
-        tracking: Tracking,
-    ) -> End:
+    async def track(self, backend: VCenterWrites, step: Step, receipt: WriteReceipt, follow: Follow) -> End:
         where = step.parameters.get("host_name") or step.parameters["host_moref"]
         return End(ItemState.DONE, f"poweredOn on {where}" + (f"; {receipt.detail}" if receipt.detail else ""))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from hybridview.actions.executors import Detail, End, Executor, Offload, Prior, Report, Tracking, poll_until
+from hybridview.actions.executors import Detail, End, Executor, Follow, Offload, Prior, poll_until
 from hybridview.actions.operation import ItemState
 from hybridview.backends.base import MigrationProgress, NovaMoves, WriteReceipt
 from hybridview.core.actions import ActionKey, Step, Verb
@@ -127,20 +127,10 @@ class LiveMigrate:
             return Prior(False, f"an earlier attempt took effect: {end.message}")
         return None
 
-    async def track(
-        self,
-        backend: NovaMoves,
-        step: Step,
-        receipt: WriteReceipt,
-        offload: Offload,
-        report: Report,
-        tracking: Tracking,
-    ) -> End:
+    async def track(self, backend: NovaMoves, step: Step, receipt: WriteReceipt, follow: Follow) -> End:
         source = step.parameters["source_host"]
-        read = _reader(backend, offload, step.parameters["instance_id"], _since_now())
-        return await poll_until(
-            read, lambda p: live_migration_end(p, source), describe_move, report, tracking, move_detail
-        )
+        read = _reader(backend, follow.offload, step.parameters["instance_id"], _since_now())
+        return await poll_until(read, lambda p: live_migration_end(p, source), describe_move, follow, move_detail)
 
 
 class ColdMigrate:
@@ -158,28 +148,20 @@ class ColdMigrate:
             return Prior(True, f"an earlier attempt is running: {describe_move(p)}")
         return None
 
-    async def track(
-        self,
-        backend: NovaMoves,
-        step: Step,
-        receipt: WriteReceipt,
-        offload: Offload,
-        report: Report,
-        tracking: Tracking,
-    ) -> End:
+    async def track(self, backend: NovaMoves, step: Step, receipt: WriteReceipt, follow: Follow) -> End:
         source = step.parameters["source_host"]
-        read = _reader(backend, offload, step.parameters["instance_id"], _since_now())
+        read = _reader(backend, follow.offload, step.parameters["instance_id"], _since_now())
         last: list[MigrationProgress] = []
 
         def end_of(p: MigrationProgress) -> End | None:
             last[:] = [p]
             return cold_migration_end(p, source)
 
-        end = await poll_until(read, end_of, describe_move, report, tracking, move_detail)
+        end = await poll_until(read, end_of, describe_move, follow, move_detail)
         if end.state is ItemState.DONE and last:
-            if (follow := _confirm_after(step, last[0])) is not None:
-                return End(end.state, end.message, follow)
-            report(end.message, move_detail(last[0]))
+            if (confirm := _confirm_after(step, last[0])) is not None:
+                return End(end.state, end.message, confirm)
+            follow.report(end.message, move_detail(last[0]))
         return end
 
 
@@ -219,15 +201,7 @@ class ResizeDecision:
             return Prior(True, f"an earlier attempt is running: {describe_move(p)}")
         return None
 
-    async def track(
-        self,
-        backend: NovaMoves,
-        step: Step,
-        receipt: WriteReceipt,
-        offload: Offload,
-        report: Report,
-        tracking: Tracking,
-    ) -> End:
+    async def track(self, backend: NovaMoves, step: Step, receipt: WriteReceipt, follow: Follow) -> End:
         wanted = "confirmed" if step.key.verb is Verb.CONFIRM_RESIZE else "reverted"
 
         def end_of(p: MigrationProgress) -> End | None:
@@ -240,8 +214,8 @@ class ResizeDecision:
                 return End(ItemState.DONE, f"{wanted}: {p.status} on {p.host}")
             return None
 
-        read = _reader(backend, offload, step.parameters["instance_id"], _since_now())
-        return await poll_until(read, end_of, describe_move, report, tracking, move_detail)
+        read = _reader(backend, follow.offload, step.parameters["instance_id"], _since_now())
+        return await poll_until(read, end_of, describe_move, follow, move_detail)
 
 
 class LiveMigrationControl:
@@ -261,15 +235,7 @@ class LiveMigrationControl:
             return Prior(False, f"the live migration already ended: {describe_move(p)}")
         return None  # asking again while it runs is what the operator wants
 
-    async def track(
-        self,
-        backend: NovaMoves,
-        step: Step,
-        receipt: WriteReceipt,
-        offload: Offload,
-        report: Report,
-        tracking: Tracking,
-    ) -> End:
+    async def track(self, backend: NovaMoves, step: Step, receipt: WriteReceipt, follow: Follow) -> End:
         abort = step.key.verb is Verb.ABORT_LIVE_MIGRATION
         migration_id = step.parameters["migration_id"]
 
@@ -284,8 +250,8 @@ class LiveMigrationControl:
                 return End(ItemState.FAILED, f"the live migration ended {p.migration_status} on {p.host}")
             return End(ItemState.DONE, f"completed: {p.status} on {p.host}")
 
-        read = _reader(backend, offload, step.parameters["instance_id"], _since_now())
-        return await poll_until(read, end_of, describe_move, report, tracking, move_detail)
+        read = _reader(backend, follow.offload, step.parameters["instance_id"], _since_now())
+        return await poll_until(read, end_of, describe_move, follow, move_detail)
 
 
 NOVA_MOVE_EXECUTORS: dict[Verb, Executor] = {

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from hybridview.actions.audit import AuditEntry, AuditLog, Outcome
 from hybridview.actions.claims import Claims
-from hybridview.actions.executors import Detail, End, Prior, Report, Tracking
+from hybridview.actions.executors import Detail, End, Follow, Prior, Report, Tracking
 from hybridview.actions.verbs import EXECUTORS
 from hybridview.actions.operation import ItemState, Operation
 from hybridview.backends.base import BackendError, WriteReceipt
@@ -262,7 +262,7 @@ class ActionRunner:
             entry = await self.offload(self.audit.accepted, entry, receipt.request_id)
         operation.update(index, ItemState.TRACKING, lead + "accepted", request_id=receipt.request_id)
         report = _reporter(operation, index, lead)
-        end = await executor.track(backend, step, receipt, self.offload, report, self.tracking)
+        end = await executor.track(backend, step, receipt, Follow(self.offload, report, self.tracking))
         if end.state is not ItemState.UNKNOWN:  # unknown stays "sent, outcome unknown" in the log: that is the truth
             ok = end.state is ItemState.DONE
             await self.offload(
@@ -287,7 +287,8 @@ class ActionRunner:
             operation.update(index, ItemState.TRACKING, lead + prior.message)
             report = _reporter(operation, index, lead)
             backend: Any = self._writers[step.key.endpoint]
-            end = await executor.track(backend, step, WriteReceipt(None), self.offload, report, self.tracking)
+            follow = Follow(self.offload, report, self.tracking)
+            end = await executor.track(backend, step, WriteReceipt(None), follow)
             end = End(end.state, lead + end.message, end.follow_up)
         if open_entry is not None and end.state in (ItemState.DONE, ItemState.FAILED):
             ok = end.state is ItemState.DONE

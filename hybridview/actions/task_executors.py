@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hybridview.actions.executors import Detail, End, Executor, Offload, Prior, Report, Tracking, poll_until
+from hybridview.actions.executors import Detail, End, Executor, Follow, Prior, Tracking, poll_until
 from hybridview.actions.operation import ItemState
 from hybridview.backends.base import BackendError, TaskProgress, VCenterMoves, WriteReceipt
 from hybridview.core.actions import Step, Verb
@@ -35,13 +35,11 @@ def _task_key(step: Step, receipt: WriteReceipt) -> str:
 async def follow_task(
     backend: VCenterMoves,
     task_key: str,
-    offload: Offload,
-    report: Report,
-    tracking: Tracking,
+    follow: Follow,
     on_success: Callable[[TaskProgress], End],
 ) -> End:
     async def read() -> TaskProgress:
-        progress: TaskProgress = await offload(backend.task_progress, task_key)
+        progress: TaskProgress = await follow.offload(backend.task_progress, task_key)
         return progress
 
     def end_of(t: TaskProgress) -> End | None:
@@ -49,7 +47,7 @@ async def follow_task(
             return End(ItemState.FAILED, t.error or f"task {t.key} failed")
         return on_success(t) if t.state == "success" else None
 
-    return await poll_until(read, end_of, describe_task, report, tracking, task_detail)
+    return await poll_until(read, end_of, describe_task, follow, task_detail)
 
 
 class Relocate:
@@ -67,26 +65,16 @@ class Relocate:
             return Prior(False, f"an earlier attempt took effect: {_where(step)}")
         return None
 
-    async def track(
-        self,
-        backend: VCenterMoves,
-        step: Step,
-        receipt: WriteReceipt,
-        offload: Offload,
-        report: Report,
-        tracking: Tracking,
-    ) -> End:
+    async def track(self, backend: VCenterMoves, step: Step, receipt: WriteReceipt, follow: Follow) -> End:
         async def arrived() -> End:
-            placed = await offload(backend.vm_placement, step.parameters["vm_moref"])
+            placed = await follow.offload(backend.vm_placement, step.parameters["vm_moref"])
             if placed is None:
                 return End(ItemState.UNKNOWN, "the task succeeded, and vCenter no longer has the VM")
             if _arrived(step, placed.host_moref, placed.datastore_morefs):
                 return End(ItemState.DONE, f"now {_where(step)}")
             return End(ItemState.FAILED, f"the task succeeded, and the VM is on {placed.host_moref}: not where asked")
 
-        end = await follow_task(
-            backend, _task_key(step, receipt), offload, report, tracking, lambda _t: End(ItemState.DONE, "")
-        )
+        end = await follow_task(backend, _task_key(step, receipt), follow, lambda _t: End(ItemState.DONE, ""))
         return await arrived() if end.state is ItemState.DONE else end
 
 
@@ -123,25 +111,20 @@ class Maintenance:
     def earlier_attempt(self, backend: VCenterMoves, step: Step) -> Prior | None:
         return None  # vCenter refuses a host already in (or out of) maintenance with a clear InvalidState
 
-    async def track(
-        self,
-        backend: VCenterMoves,
-        step: Step,
-        receipt: WriteReceipt,
-        offload: Offload,
-        report: Report,
-        tracking: Tracking,
-    ) -> End:
+    async def track(self, backend: VCenterMoves, step: Step, receipt: WriteReceipt, follow: Follow) -> End:
         name = step.parameters.get("host_name") or step.parameters["host_moref"]
         state = "in maintenance mode" if step.key.verb is Verb.ENTER_MAINTENANCE else "out of maintenance mode"
         limit = Tracking(
-            tracking.first_poll_seconds,
-            tracking.poll_seconds,
-            max(tracking.limit_seconds, float(step.parameters["timeout_seconds"]) + 60.0),
-            tracking.read_failures,
+            follow.tracking.first_poll_seconds,
+            follow.tracking.poll_seconds,
+            max(follow.tracking.limit_seconds, float(step.parameters["timeout_seconds"]) + 60.0),
+            follow.tracking.read_failures,
         )
         return await follow_task(
-            backend, _task_key(step, receipt), offload, report, limit, lambda _t: End(ItemState.DONE, f"{name} {state}")
+            backend,
+            _task_key(step, receipt),
+            Follow(follow.offload, follow.report, limit),
+            lambda _t: End(ItemState.DONE, f"{name} {state}"),
         )
 
 
@@ -158,19 +141,11 @@ class CancelTask:
             return Prior(False, f"the task already ended: {describe_task(t)}")
         return None
 
-    async def track(
-        self,
-        backend: VCenterMoves,
-        step: Step,
-        receipt: WriteReceipt,
-        offload: Offload,
-        report: Report,
-        tracking: Tracking,
-    ) -> End:
+    async def track(self, backend: VCenterMoves, step: Step, receipt: WriteReceipt, follow: Follow) -> End:
         def ended(_t: TaskProgress) -> End:
             return End(ItemState.FAILED, "the task finished before the cancel took effect")
 
-        end = await follow_task(backend, _task_key(step, receipt), offload, report, tracking, ended)
+        end = await follow_task(backend, _task_key(step, receipt), follow, ended)
         if end.state is ItemState.FAILED and end.message != "the task finished before the cancel took effect":
             return End(ItemState.DONE, f"cancelled: {end.message}")  # a cancelled task ends in error
         return end
