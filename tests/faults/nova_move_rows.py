@@ -197,7 +197,7 @@ SETTLE_SECONDS = 30.0
 
 
 def move_plan(row: WriteRow, cloud: str, server: str, migration_id: str | None) -> Plan:
-    """The row's one step, with the parameters the executors read (core's plan functions are the lead's to wire)."""
+    """The row's one step, as a plan function would build it (a fixed source host: the rows need no estate read)."""
     verb = VERB_OF[row.act]
     parameters: dict[str, Any] = {"instance_id": server}
     if verb is Verb.LIVE_MIGRATE:
