@@ -82,14 +82,16 @@ def window_on(
         harness.close()
 
 
-def fast_demo(scenario: str, *, read_only: bool = False, evacuation_seconds: float = 0.4) -> Endpoints:
+def fast_demo(
+    scenario: str, *, read_only: bool = False, evacuation_seconds: float = 0.4, live_migration_seconds: float = 0.1
+) -> Endpoints:
     """The demo with quick writes (the default tick keeps vSphere HA still)."""
     estate = SimEstate(
         scenario,
         tick_seconds=3600.0,
         evacuation_seconds=evacuation_seconds,
         restart_seconds=0.2,
-        live_migration_seconds=0.1,
+        live_migration_seconds=live_migration_seconds,
         cold_migration_seconds=0.1,
         relocate_seconds=0.1,
         maintenance_seconds=0.1,

@@ -134,7 +134,7 @@ def test_live_migration_targets_show_capacity_and_the_unusable_ones_cannot_be_ch
 def test_a_move_is_sent_once_and_the_activity_tab_shows_its_progress_and_result(
     qloop: asyncio.AbstractEventLoop, qtbot: QtBot, audit_log: Path
 ) -> None:
-    with window_over(qloop, fast_demo("healthy")) as h:
+    with window_over(qloop, fast_demo("healthy", live_migration_seconds=3.0)) as h:  # long enough to see it run
         w = h.window
         instance = _instances(h, vmware=False)[0]
         dialog = _open_move(h, instance)
