@@ -45,7 +45,7 @@ def application() -> QApplication:
     sys.setswitchinterval(GUI_SWITCH_INTERVAL_SECONDS)
     app = QApplication(sys.argv[:1])
     app.setApplicationName("hybridview")
-    app.setDesktopFileName("hybridview")
+    app.setDesktopFileName("io.github.hybridview.HybridView")  # the Wayland app id: the menu entry's name
     app.setStyleSheet(style_sheet())
     return app
 
