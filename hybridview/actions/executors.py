@@ -54,6 +54,7 @@ class Prior:
     running: bool  # still in progress: follow it, send nothing
     message: str
     follow_up: Step | None = None  # what the item still needs once the earlier attempt is done
+    request_id: str | None = None  # what to follow it by, where the endpoint names it (a vCenter task key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -288,7 +288,7 @@ class ActionRunner:
             report = _reporter(operation, index, lead)
             backend: Any = self._writers[step.key.endpoint]
             follow = Follow(self.offload, report, self.tracking)
-            end = await executor.track(backend, step, WriteReceipt(None), follow)
+            end = await executor.track(backend, step, WriteReceipt(prior.request_id), follow)
             end = End(end.state, lead + end.message, end.follow_up)
         if open_entry is not None and end.state in (ItemState.DONE, ItemState.FAILED):
             ok = end.state is ItemState.DONE

@@ -7,10 +7,24 @@ from collections.abc import Callable
 
 from hybridview.actions.executors import Detail, End, Executor, Follow, Prior, Tracking, poll_until
 from hybridview.actions.operation import ItemState
-from hybridview.backends.base import BackendError, TaskProgress, VCenterMoves, WriteReceipt
+from hybridview.backends.base import BackendError, TaskProgress, VCenterBackend, VCenterMoves, WriteReceipt
 from hybridview.core.actions import Step, Verb
 
 TASK_ENDED = frozenset({"success", "error"})
+RELOCATE_TASKS = frozenset({"VirtualMachine.relocate", "VirtualMachine.migrate"})
+MAINTENANCE_TASKS = frozenset({"HostSystem.enterMaintenanceMode", "HostSystem.exitMaintenanceMode"})
+
+
+def running_task(backend: object, entity_moref: str, kinds: frozenset[str]) -> Prior | None:
+    """A task of these kinds still queued or running on the entity: an earlier attempt to follow, not to repeat
+    (vCenter would refuse the second with TaskInProgress)."""
+    if not isinstance(backend, VCenterBackend):
+        return None
+    snapshot = backend.fetch()
+    task = next((t for t in snapshot.tasks if t.entity_moref == entity_moref and t.description_id in kinds), None)
+    if task is None:
+        return None
+    return Prior(True, f"an earlier attempt is running: task {task.key} {task.state}", request_id=task.key)
 
 
 def describe_task(t: TaskProgress) -> str:
@@ -63,7 +77,7 @@ class Relocate:
         placed = backend.vm_placement(step.parameters["vm_moref"])
         if placed is not None and _arrived(step, placed.host_moref, placed.datastore_morefs):
             return Prior(False, f"an earlier attempt took effect: {_where(step)}")
-        return None
+        return running_task(backend, step.parameters["vm_moref"], RELOCATE_TASKS)
 
     async def track(self, backend: VCenterMoves, step: Step, receipt: WriteReceipt, follow: Follow) -> End:
         async def arrived() -> End:
@@ -109,11 +123,16 @@ class Maintenance:
         return backend.exit_maintenance(p["host_moref"], timeout_seconds=int(p["timeout_seconds"]))
 
     def earlier_attempt(self, backend: VCenterMoves, step: Step) -> Prior | None:
-        return None  # vCenter refuses a host already in (or out of) maintenance with a clear InvalidState
+        """The host already where the step puts it: a lost answer's call took effect (sending again would be
+        vCenter's InvalidState). Read from a snapshot, the one host read a vCenter backend has."""
+        if not isinstance(backend, VCenterBackend):
+            return None
+        host = next((h for h in backend.fetch().hosts if h.moref == step.parameters["host_moref"]), None)
+        if host is not None and host.in_maintenance is (step.key.verb is Verb.ENTER_MAINTENANCE):
+            return Prior(False, f"an earlier attempt took effect: {_maintenance_end(step)}")
+        return running_task(backend, step.parameters["host_moref"], MAINTENANCE_TASKS)
 
     async def track(self, backend: VCenterMoves, step: Step, receipt: WriteReceipt, follow: Follow) -> End:
-        name = step.parameters.get("host_name") or step.parameters["host_moref"]
-        state = "in maintenance mode" if step.key.verb is Verb.ENTER_MAINTENANCE else "out of maintenance mode"
         limit = Tracking(
             follow.tracking.first_poll_seconds,
             follow.tracking.poll_seconds,
@@ -124,8 +143,14 @@ class Maintenance:
             backend,
             _task_key(step, receipt),
             Follow(follow.offload, follow.report, limit),
-            lambda _t: End(ItemState.DONE, f"{name} {state}"),
+            lambda _t: End(ItemState.DONE, _maintenance_end(step)),
         )
+
+
+def _maintenance_end(step: Step) -> str:
+    name = step.parameters.get("host_name") or step.parameters["host_moref"]
+    state = "in maintenance mode" if step.key.verb is Verb.ENTER_MAINTENANCE else "out of maintenance mode"
+    return f"{name} {state}"
 
 
 class CancelTask:

@@ -29,6 +29,7 @@ _RULES = [
     (re.compile(r"line \d+, column \d+"), "line N, column N"),
     (re.compile(r"\d+ bytes read, \d+ more expected"), "N bytes read, N more expected"),
     (re.compile(r"\bvm-\d+\b"), "vm-N"),  # which VM the tamper spoils depends on the simulator's order
+    (re.compile(r"\btask-\d+\b"), "task-N"),  # vCenter's task keys count every task of the run
 ]
 # Where Nova's scheduler puts an evacuated server varies from run to run.
 _HOST = re.compile(r"\bhost\d+\b")

@@ -8,6 +8,7 @@ answering, which cannot be vMotioned (refused, nothing sent).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -20,8 +21,19 @@ from typing import Any
 import pytest
 import yaml
 
+from hybridview.actions.audit import AuditLog
+from hybridview.actions.claims import Claims
+from hybridview.actions.operation import ItemState, Operation
+from hybridview.actions.runner import ActionRunner
+from hybridview.backends.vsphere import VSphereBackend
+from hybridview.core.actions import Plan
+from hybridview.core.health import evaluate
+from hybridview.core.identity import VmRef
+from hybridview.core.model import EndpointKind, EndpointStatus, Estate
+from hybridview.core.moves import plan_relocation
+from hybridview.core.view import EstateView
 from tests.peers.vcsim.fixture import VcsimPeer
-from tests.vcenters import VCSIM_PASSWORD, VCSIM_USER
+from tests.vcenters import VCSIM_PASSWORD, VCSIM_USER, vcsim_backend
 
 pytestmark = pytest.mark.vcsim_peer
 PASSWORD_ENV = "HV_TEST_VCSIM_PASSWORD"
@@ -124,6 +136,50 @@ def test_a_storage_vmotion_moves_the_vms_files_to_the_datastore(site: Site) -> N
     done = run(site, "vmotion", vm["name"], "--datastore", target["name"], "--json")
     assert done.returncode == 0, done.stderr + done.stdout
     assert site.vm(vm["name"])["datastores"] == [target["ident"]]
+
+
+def test_a_retry_after_a_lost_answer_follows_the_running_relocation_and_sends_nothing(site: Site) -> None:
+    """The runner's retry of a relocation whose answer was lost (its audit entry stays "sent") while its task
+    still runs: it follows that task to its end and sends nothing (a second would be vCenter's TaskInProgress).
+    A fresh plan is refused instead, naming the running task (see the drain test's busy VMs)."""
+    hosts = site.hosts()
+    source = next(h for h in hosts.values() if h["vms"])
+    target = next(h for h in hosts.values() if h["name"] != source["name"])
+    vm = a_powered_on_vm(site, source)
+    before = len([e for e in AuditLog(site.audit).entries() if e.target == vm["moref"]])
+    backend = vcsim_backend(site.vcsim)
+    try:
+        view = view_of(backend)
+        plan = plan_relocation(view, VmRef("vcsim", vm["moref"]), host_moref=target["moref"], datastore_moref=None)
+        site.vcsim.set_relocate_seconds(3)
+        receipt = backend.relocate_vm(vm["moref"], host_moref=target["moref"], datastore_moref=None)
+        audit = AuditLog(site.audit)
+        audit.sent("vcsim", "relocate-vm", vm["moref"], dict(plan.steps[0].parameters))
+        runner = ActionRunner({"vcsim": backend}, audit, claims=Claims(site.audit.parent / "claims"))
+        operation = asyncio.run(_run_and_close(runner, plan))
+    finally:
+        site.vcsim.set_relocate_seconds(0)
+        backend.close()
+    item = operation.items[0]
+    assert item.state is ItemState.DONE, item
+    assert item.detail is not None and item.detail["task_key"] == receipt.request_id, item  # followed that task
+    assert site.vm(vm["name"])["host"] == target["moref"]
+    entries = [e for e in audit.entries() if e.target == vm["moref"]][before:]
+    assert [(e.outcome.value, (e.result or "")[:22]) for e in entries] == [("done", "found by a later check")]
+
+
+async def _run_and_close(runner: ActionRunner, plan: Plan) -> Operation:
+    try:
+        return await runner.run(plan)
+    finally:
+        await runner.aclose()
+
+
+def view_of(backend: VSphereBackend) -> EstateView:
+    snapshot = backend.fetch()
+    status = EndpointStatus("vcsim", EndpointKind.VCENTER, True, last_refresh=snapshot.taken_at)
+    estate = Estate(vcenters=(snapshot,), endpoints=(status,))
+    return EstateView(estate, evaluate(estate))
 
 
 def test_a_drain_in_a_manual_drs_cluster_moves_the_vms_by_our_placement_then_enters_maintenance(site: Site) -> None:
