@@ -1,3 +1,1 @@
-"""hybridview: one window over hybrid VMware vSphere + OpenStack Nova clouds."""
-
-__version__ = "0.1.0"
+"""hybridview: one window over hybrid VMware vSphere + OpenStack Nova clouds (its version: hybridview.version)."""
