@@ -5,7 +5,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 source scripts/lib.sh
-ensure_apt_packages desktop-file-utils appstream  # the desktop metadata validators (tests/packaging)
+ensure_apt_packages desktop-file-utils appstream binutils  # the desktop metadata validators; strip, for the bundle
 bash scripts/bootstrap.sh
 bash scripts/nova-peer-venv.sh
 bash scripts/vcsim-build.sh

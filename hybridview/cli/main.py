@@ -15,6 +15,7 @@ from typing import Any
 
 from hybridview import config as config_mod
 from hybridview.cli import act, audit, moves
+from hybridview.cli import timeline as timeline_cli
 from hybridview.cli.endpoints import NoEndpoints, configured_for, demo_for, demo_requested
 from hybridview.core.health import Overall
 from hybridview.service.wiring import Endpoints
@@ -24,7 +25,7 @@ from hybridview.sim import SCENARIOS
 EXIT_UNKNOWN = int(Overall.UNKNOWN)
 WRITE_COMMANDS = (*act.WRITE_COMMANDS, *moves.MOVE_COMMANDS)
 WRITE_PLANNERS = {**act.PLANNERS, **moves.PLANNERS}
-COMMANDS = ("gui", "status", "watch", "screenshot", "audit", "options", *WRITE_COMMANDS)
+COMMANDS = ("gui", "status", "watch", "screenshot", "audit", "timeline", "options", *WRITE_COMMANDS)
 STATUS_TIMEOUT_SECONDS = 30.0
 log = logging.getLogger("hybridview")
 
@@ -71,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hybridview", description="Nova compute nodes beside the vCenter clusters they proxy."
     )
+    parser.add_argument(
+        "--version", action="store_true", help="print the versions of hybridview, Qt, openstacksdk, pyVmomi and Python"
+    )
     sub = parser.add_subparsers(dest="command")
     _common(sub.add_parser("gui", help="open the window (the default)"))
     status = sub.add_parser(
@@ -96,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     shot.add_argument("out", metavar="OUT.png")
     shot.add_argument("--size", default="1600x1000", help="window size WxH")
     audit.add_parser(sub)
+    timeline_cli.add_parser(sub, _common)
     act.add_parsers(sub, _common)
     moves.add_parsers(sub, _common)
     return parser
@@ -103,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     args = list(argv)
-    if not args or args[0] not in (*COMMANDS, "-h", "--help"):
+    if not args or args[0] not in (*COMMANDS, "-h", "--help", "--version"):
         args.insert(0, "gui")
     return build_parser().parse_args(args)
 
@@ -133,7 +138,7 @@ def _endpoints(args: argparse.Namespace) -> tuple[Endpoints, str | None]:
     try:
         return configured_for(args), None
     except NoEndpoints as exc:
-        if args.command in ("status", "watch", "options", *WRITE_COMMANDS):
+        if args.command in ("status", "watch", "timeline", "options", *WRITE_COMMANDS):
             raise
         return demo_for(args), f"{exc}: showing the demo estate"
 
@@ -141,6 +146,11 @@ def _endpoints(args: argparse.Namespace) -> tuple[Endpoints, str | None]:
 def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.version:  # QtCore only: no display, no platform plugin
+        from hybridview.ui.about import about_lines
+
+        print("\n".join(about_lines()))
+        return 0
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -167,6 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         deadline = started + args.timeout
         return _exit_now_if_calls_are_stuck(_run_headless(run_status(args, endpoints, deadline)))
+    if args.command == "timeline":
+        job = timeline_cli.run_timeline(args, endpoints, started, sys.stdout)
+        return _exit_now_if_calls_are_stuck(_run_headless(job))
     if args.command in WRITE_COMMANDS:
         return _exit_now_if_calls_are_stuck(_run_headless(act.run_write(args, endpoints, WRITE_PLANNERS)))
     if args.command == "options":

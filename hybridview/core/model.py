@@ -127,6 +127,33 @@ FINISHED_MIGRATION_STATUSES = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
+class InstanceActionEvent:
+    """One step of an instance action (``events`` of ``GET /servers/{id}/os-instance-actions/{request_id}``)."""
+
+    event: str  # e.g. compute_rebuild_instance
+    start_time: str | None
+    finish_time: str | None
+    result: str | None  # Success | Error; None while it runs
+    host: str | None = None  # from 2.62
+    details: str | None = None  # from 2.84: the fault message of a failed event
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceAction:
+    """One entry of ``GET /servers/{id}/os-instance-actions``: what was asked of an instance, and by whom."""
+
+    cloud: str
+    instance_id: str
+    request_id: str
+    action: str  # create, evacuate, live-migration, start, …
+    start_time: str | None
+    message: str | None  # "Error" when it failed
+    user_id: str | None = None
+    updated_at: str | None = None  # from 2.58
+    events: tuple[InstanceActionEvent, ...] = ()  # read only for the actions that failed
+
+
+@dataclass(frozen=True, slots=True)
 class OpenStackSnapshot:
     cloud: str
     taken_at: datetime
@@ -137,6 +164,8 @@ class OpenStackSnapshot:
     microversion: str | None = None
     # the compute microversion writes are sent at (the cloud's maximum, capped at what we build bodies for)
     write_microversion: str | None = None
+    # of a bounded set of instances only: those that changed recently or sit on a failed host
+    instance_actions: tuple[InstanceAction, ...] = ()
 
     @property
     def ref(self) -> EndpointRef:

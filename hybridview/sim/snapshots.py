@@ -26,6 +26,7 @@ from hybridview.sim.layout import (
     SimNode,
     SimVM,
 )
+from hybridview.sim.instance_actions import instance_actions
 from hybridview.sim.state import SimMigration, SimState, SimTask, nova_time
 from hybridview.sim.vsphere_tasks import accessible, used_gb
 
@@ -54,6 +55,7 @@ def openstack_snapshot(state: SimState, cloud: str) -> OpenStackSnapshot:
         tuple(_migration(m) for m in state.migrations[cloud]),
         MICROVERSION,
         MICROVERSION,
+        instance_actions(state, cloud),
     )
 
 

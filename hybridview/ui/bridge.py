@@ -41,6 +41,7 @@ class MonitorBridge(QObject):
     """Rows are built in the monitor's workers; the GUI thread only applies them."""
 
     presentation_ready = Signal(object)  # Presentation
+    restaged = Signal(object)  # Presentation: the latest again, staged anew (``restage``)
     busy_changed = Signal(bool)
     fault_changed = Signal(object)  # str | None: what failed inside the app, or None once it works again
 
@@ -53,6 +54,9 @@ class MonitorBridge(QObject):
         self.fault: str | None = None
         self._subscription: Subscription | None = None
         self._consumer: asyncio.Task[None] | None = None
+        self._staging = asyncio.Lock()  # one presentation staged at a time, each from what the last left shown
+        self._restager: asyncio.Task[None] | None = None
+        self._restage_wanted = False
         self._heap = HeapSettler(self)
         self._closers: list[Callable[[], Awaitable[None]]] = []
         monitor.add_busy_listener(self.busy_changed.emit)
@@ -87,22 +91,42 @@ class MonitorBridge(QObject):
     async def _show_updates(self) -> None:
         assert self._subscription is not None
         async for update in self._subscription:
-            captured = self.stager.capture() if self.stager is not None else None
-            try:
-                presentation, staged = await self.monitor.offload(_prepare, update.view, self.stager, captured)
-            except Exception as exc:
-                log.exception("showing view %d failed", update.publication.sequence)
-                self._display_failed(exc)
-                continue
-            fault = update.publication.fault
-            del captured, update
-            self.monitor.release(self.latest)  # the replaced view is freed off the GUI thread
-            self.latest, self._staged = presentation, staged
-            del staged
-            self._set_fault(fault)
-            self.presentation_ready.emit(presentation)
-            self._staged = None  # taken by now, or of no use to anyone
+            async with self._staging:
+                captured = self.stager.capture() if self.stager is not None else None
+                try:
+                    presentation, staged = await self.monitor.offload(_prepare, update.view, self.stager, captured)
+                except Exception as exc:
+                    log.exception("showing view %d failed", update.publication.sequence)
+                    self._display_failed(exc)
+                    continue
+                fault = update.publication.fault
+                del captured, update
+                self.monitor.release(self.latest)  # the replaced view is freed off the GUI thread
+                self.latest, self._staged = presentation, staged
+                del staged
+                self._set_fault(fault)
+                self.presentation_ready.emit(presentation)
+                self._staged = None  # taken by now, or of no use to anyone
             self._heap.settle()
+
+    def restage(self) -> None:
+        """Stage the latest presentation again in a worker (the stager's input changed, e.g. a filter), then show it."""
+        self._restage_wanted = True
+        if self._restager is None or self._restager.done():
+            self._restager = spawn(self._restage(), name="window: restage", on_error=self._display_failed)
+
+    async def _restage(self) -> None:
+        while self._restage_wanted:  # changes made while one is staged coalesce into one more
+            self._restage_wanted = False
+            async with self._staging:
+                presentation = self.latest
+                if presentation is None or self.stager is None:
+                    return  # the first presentation is staged with the stager's current input
+                staged = await self.monitor.offload(self.stager.stage, presentation, self.stager.capture())
+                self._staged = staged
+                del staged
+                self.restaged.emit(presentation)
+                self._staged = None
 
     def take_staged(self, presentation: Presentation) -> object:
         """What the stager prepared for this presentation, handed over once (None for any other)."""
@@ -126,8 +150,9 @@ class MonitorBridge(QObject):
                 log.exception("closing the window's actions failed")
         if self._subscription is not None:
             self._subscription.close()
-        if self._consumer is not None:
-            self._consumer.cancel()
-            await asyncio.gather(self._consumer, return_exceptions=True)
+        for task in (self._consumer, self._restager):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await self.monitor.aclose()
         self._heap.stop()

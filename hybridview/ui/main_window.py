@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QSpinBox,
     QSplitter,
-    QTabWidget,
     QTextBrowser,
     QToolBar,
     QTreeView,
@@ -25,15 +24,20 @@ from PySide6.QtWidgets import (
 from hybridview.actions.desk import ActionDesk
 from hybridview.core.health import Overall, Severity
 from hybridview.core.identity import ClusterRef, NodeRef, Ref
+from hybridview.ui.about import add_about_action
 from hybridview.ui.activity_view import ActivityView
 from hybridview.ui.audit_view import AuditView
 from hybridview.ui.bridge import MonitorBridge
 from hybridview.views.details import details_html
 from hybridview.ui.icons import icon
 from hybridview.ui.move_actions import MoveActions
-from hybridview.views.presentation import INSTANCE_COLUMNS, NOVA_COLUMNS, VCENTER_COLUMNS, Presentation, instance_rows
+from hybridview.ui.problems_view import ProblemsView
+from hybridview.ui.tabs import build_tabs
+from hybridview.ui.filter_bar import FilterBar, RowFilter, instance_pane_rows
+from hybridview.views.presentation import INSTANCE_COLUMNS, NOVA_COLUMNS, VCENTER_COLUMNS, Presentation
 from hybridview.ui.recovery_view import RecoveryCapture, RecoveryView, StagedRecovery
 from hybridview.ui.status_bar import EndpointStatusBar
+from hybridview.ui.timeline_view import add_timeline_tab
 from hybridview.ui.tree_model import KEY_ROLE, DiffTreeModel, StagedChanges
 from hybridview.ui.widgets import fit_columns, pane, tree_view
 from hybridview.views.rows import Row
@@ -63,6 +67,7 @@ class _Shown:
 class _Captured:
     shown: _Shown
     recovery: RecoveryCapture
+    row_filter: RowFilter
 
 
 class _Stager:
@@ -76,19 +81,18 @@ class _Stager:
         self._recovery = window.recovery.stager
 
     def capture(self) -> object:
-        return _Captured(self._window.shown_after_steps, self._recovery.capture())
+        return _Captured(self._window.shown_after_steps, self._recovery.capture(), self._window.filter_bar.row_filter)
 
     def stage(self, presentation: Presentation, captured: object) -> object:
         assert isinstance(captured, _Captured)
-        shown = captured.shown
-        key = shown.selected
-        instances = instance_rows(presentation, key) if key else ()
+        shown, f = captured.shown, captured.row_filter
+        instances = instance_pane_rows(presentation, shown.selected, f)
         return _Staged(
-            self._nova.stage(shown.nova, presentation.nova_rows),
-            self._vcenter.stage(shown.vcenter, presentation.vcenter_rows),
-            key,
+            self._nova.stage(shown.nova, f.forest(presentation.nova_rows)),
+            self._vcenter.stage(shown.vcenter, f.forest(presentation.vcenter_rows)),
+            shown.selected,
             self._instances.stage(shown.instances, instances),
-            details_html(presentation, key),
+            details_html(presentation, shown.selected),
             self._recovery.stage(presentation, captured.recovery),
         )
 
@@ -111,6 +115,7 @@ class MainWindow(QMainWindow):
         self.nova_view = tree_view(self.nova_model)
         self.vcenter_view = tree_view(self.vcenter_model)
         self.instance_view = tree_view(self.instance_model, flat=True)
+        self.filter_bar = FilterBar(self)
         self.details = QTextBrowser()
         self.details.setObjectName("details")
         self.alert = QLabel()
@@ -141,6 +146,7 @@ class MainWindow(QMainWindow):
         controller.busy_changed.connect(self._on_busy)
         controller.fault_changed.connect(self._on_fault)
         self.moves = MoveActions(self)  # Move… and Drain host… on the selection, after the window's own handlers
+        self.about_action = add_about_action(self, self.toolbar)  # last on the toolbar, and F1
 
     # -- construction ------------------------------------------------------------------
 
@@ -177,16 +183,9 @@ class MainWindow(QMainWindow):
         vertical.addWidget(bottom)
         vertical.setStretchFactor(0, 3)
         vertical.setStretchFactor(1, 2)
-        self.tabs = QTabWidget()
-        self.tabs.setDocumentMode(True)
-        self.tabs.addTab(vertical, "Estate")
-        self.tabs.addTab(self.recovery, "Recovery")
-        self.tabs.addTab(self.activity, "Activity")
-        self.tabs.addTab(self.audit, "Audit")
-        self.recovery.waiting_changed.connect(lambda n: self.tabs.setTabText(1, f"Recovery ({n})" if n else "Recovery"))
-        self.recovery.operation_finished.connect(lambda _op: self.audit.request_refresh())
-        self.tabs.currentChanged.connect(lambda i: self.audit.request_refresh() if i == 3 else None)
-        self.activity.count_changed.connect(lambda n: self.tabs.setTabText(2, f"Activity ({n})" if n else "Activity"))
+        self.tabs = build_tabs(self, self.filter_bar.above(vertical))
+        self.problems = ProblemsView(self)  # the first tab, shown first
+        self.timeline = add_timeline_tab(self)  # the last tab
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
@@ -241,19 +240,19 @@ class MainWindow(QMainWindow):
         taken = self.controller.take_staged(p)
         staged = taken if isinstance(taken, _Staged) else None
         idle = not self._steps  # else the chain of steps is running and will reach these
+        nova, vcenter = (staged.nova.rows, staged.vcenter.rows) if staged else self.filter_bar.trees(p)
         self._steps.extend(
             (
-                lambda: self.nova_model.apply(p.nova_rows, staged.nova if staged else None),
-                lambda: self.vcenter_model.apply(p.vcenter_rows, staged.vcenter if staged else None),
+                lambda: self.nova_model.apply(nova, staged.nova if staged else None),
+                lambda: self.vcenter_model.apply(vcenter, staged.vcenter if staged else None),
                 self.recovery.step(staged.recovery if staged else None),
                 lambda: self._show_rest(p, staged),
             )
         )
-        shown = self.shown_after_steps
         self.shown_after_steps = (
-            _Shown(p.nova_rows, p.vcenter_rows, staged.selected, staged.instances.rows)
+            _Shown(nova, vcenter, staged.selected, staged.instances.rows)
             if staged is not None
-            else replace(shown, nova=p.nova_rows, vcenter=p.vcenter_rows)
+            else replace(self.shown_after_steps, nova=nova, vcenter=vcenter)
         )
         if idle:
             self._next_step()
@@ -379,7 +378,7 @@ class MainWindow(QMainWindow):
         if staged is not None:
             rows, html = staged.instances.rows, staged.details
         else:
-            rows, html = (instance_rows(p, key) if key else ()), details_html(p, key)
+            rows, html = instance_pane_rows(p, key, self.filter_bar.row_filter), details_html(p, key)
         self.instance_model.apply(rows, staged.instances if staged is not None else None)
         self.shown_after_steps = replace(self.shown_after_steps, selected=key, instances=self.instance_model.rows)
         if self._fit_instances and rows:

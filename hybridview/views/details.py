@@ -9,7 +9,7 @@ from hybridview.core.correlation import instances_hit_by_host
 from hybridview.core.health import ItemHealth, Severity
 from hybridview.core.identity import ClusterRef, EndpointRef, HostRef, NodeRef, Ref
 from hybridview.core.model import EndpointStatus
-from hybridview.views.presentation import Presentation, node_label
+from hybridview.views.presentation import Presentation, node_label, node_name
 
 _BADGE = {
     Severity.OK: ("#2e7d32", "HEALTHY"),
@@ -80,11 +80,18 @@ def _endpoint(endpoint: EndpointStatus) -> str:
 def _node(p: Presentation, key: NodeRef) -> str:
     node = p.nodes[key]
     ref = p.view.health.correlation.cluster_for(node)
-    cluster = f"<br>proxies vCenter cluster <b>{escape(ref.moref)}</b> on {escape(ref.vcenter)}" if ref else ""
+    found = p.clusters.get(ref) if ref else None
+    cluster = (
+        f"<br>proxies vCenter cluster <b>{escape(found.name if found else ref.moref)}</b> ({escape(ref.moref)}) "
+        f"on {escape(ref.vcenter)}"
+        if ref
+        else ""
+    )
     reason = f" ({escape(node.disabled_reason)})" if node.disabled_reason else ""
     return (
-        f"<h3>{escape(node.hypervisor_hostname)}</h3>"
-        f"<p>{escape(node.hypervisor_type)} · service host {escape(node.host)}<br>"
+        f"<h3>{escape(node_name(node, found))}</h3>"
+        f"<p>hypervisor_hostname {escape(node.hypervisor_hostname)}<br>"
+        f"{escape(node.hypervisor_type)} · service host {escape(node.host)}<br>"
         f"nova-compute {escape(node.state)}, {escape(node.status)}{reason}"
         f"{', FORCED DOWN' if node.forced_down else ''}{cluster}</p>"
     )

@@ -10,6 +10,7 @@ from hybridview.core.health import HealthReport, ItemHealth, Severity
 from hybridview.core.identity import ClusterRef, HostRef, NodeRef, Ref
 from hybridview.core.migration_options import MoveContext
 from hybridview.core.model import (
+    Cluster,
     ComputeNode,
     EndpointStatus,
     EsxiHost,
@@ -19,6 +20,7 @@ from hybridview.core.model import (
     VirtualMachine,
 )
 from hybridview.core.view import EstateView
+from hybridview.views.filtering import lowered, searchable
 from hybridview.views.rows import Row
 
 NOVA_COLUMNS = ("Compute node", "Type", "State", "Status", "Forced down", "Instances", "vCenter cluster")
@@ -55,12 +57,15 @@ class Presentation:
     nodes: dict[NodeRef, ComputeNode] = field(default_factory=dict)
     hosts: dict[HostRef, tuple[VCenterSnapshot, EsxiHost]] = field(default_factory=dict)
     cluster_hosts: dict[ClusterRef, list[HostRef]] = field(default_factory=dict)
+    clusters: dict[ClusterRef, Cluster] = field(default_factory=dict)
 
 
 def present(view: EstateView) -> Presentation:
     p = Presentation(view, (), ())
+    p.clusters = {c.ref: c for vc in view.estate.vcenters for c in vc.clusters}
     p.nova_rows = tuple(_cloud_row(snap, view, p) for snap in view.estate.openstack)
     p.vcenter_rows = tuple(_vcenter_row(vc, view, p) for vc in view.estate.vcenters)
+    p.nova_rows, p.vcenter_rows = searchable(p, p.nova_rows), searchable(p, p.vcenter_rows)
     return p
 
 
@@ -85,7 +90,7 @@ def _cloud_row(snap: OpenStackSnapshot, view: EstateView, p: Presentation) -> Ro
     for node in sorted(snap.nodes, key=lambda n: (n.is_vmware, n.hypervisor_hostname)):
         p.nodes[node.ref] = node
         p.instances_by_node[node.ref] = by_node.get(node.ref, [])
-        children.append(_node_row(node, health))
+        children.append(_node_row(node, health, p.clusters))
     up = sum(1 for n in snap.nodes if n.state == "up" and not n.forced_down)
     status = view.estate.endpoint(snap.cloud)
     item = health.of(snap.ref)
@@ -106,16 +111,23 @@ def _cloud_row(snap: OpenStackSnapshot, view: EstateView, p: Presentation) -> Ro
     )
 
 
-def _node_row(node: ComputeNode, health: HealthReport) -> Row:
+def node_name(node: ComputeNode, cluster: Cluster | None) -> str:
+    """How a Nova node is shown: a vmwareapi node as its cluster's name and vCenter, else its hypervisor hostname."""
+    return f"{cluster.name} ({cluster.vcenter})" if node.is_vmware and cluster else node.hypervisor_hostname
+
+
+def _node_row(node: ComputeNode, health: HealthReport, clusters: dict[ClusterRef, Cluster]) -> Row:
     item = health.of(node.ref)
     ref = health.correlation.cluster_for(node)
+    name = node_name(node, clusters.get(ref) if ref else None)
+    known_as = f"{name}\nhypervisor_hostname {node.hypervisor_hostname}" if name != node.hypervisor_hostname else name
     cluster = f"{ref.vcenter} / {ref.moref}" if ref else ("NOT FOUND" if node.is_vmware else "")
     status = node.status + (f": {node.disabled_reason}" if node.disabled_reason and node.status == "disabled" else "")
     state = node.state.upper() if node.state != "up" else "up"
     return Row(
         key=node.ref,
         cells=(
-            node.hypervisor_hostname,
+            name,
             _short_type(node),
             state,
             status,
@@ -124,7 +136,7 @@ def _node_row(node: ComputeNode, health: HealthReport) -> Row:
             cluster,
         ),
         severity=item.severity,
-        tooltip=_with_health(f"{node.hypervisor_hostname}\nservice host {node.host}", item),
+        tooltip=_with_health(f"{known_as}\nservice host {node.host}", item),
     )
 
 
@@ -251,6 +263,7 @@ def _instance_row(p: Presentation, inst: Instance, moves: MoveContext) -> Row:
     item = p.view.health.of(inst.ref)
     options = migration_options.instance_move_options(p.view, inst, context=moves)
     task = f" ({inst.task_state})" if inst.task_state else ""
+    esxi = _esxi_of(p, inst)
     return Row(
         key=inst.ref,
         cells=(
@@ -258,7 +271,7 @@ def _instance_row(p: Presentation, inst: Instance, moves: MoveContext) -> Row:
             inst.status + task,
             inst.project_id,
             inst.node or "",
-            _esxi_of(p, inst),
+            esxi,
             inst.flavor or "",
             "volume" if inst.boot_from_volume else "image (local disk)",
             migration_options.summary(options),
@@ -267,6 +280,7 @@ def _instance_row(p: Presentation, inst: Instance, moves: MoveContext) -> Row:
         ),
         severity=item.severity,
         tooltip=migration_options.tooltip(options),
+        search=lowered((inst.id, inst.project_id, inst.node, esxi)),
     )
 
 
@@ -289,9 +303,13 @@ def _vm_row(p: Presentation, vm: VirtualMachine, host_key: HostRef, moves: MoveC
             item.summary,
             vm.moref,
         )
-        return Row(key=vm.ref, cells=cells, severity=item.severity, tooltip=migration_options.tooltip(options))
+        search = lowered((vm.moref, vm.instance_uuid, host))
+        return Row(
+            key=vm.ref, cells=cells, severity=item.severity, tooltip=migration_options.tooltip(options), search=search
+        )
     row = _instance_row(p, inst, moves)
     severity = max(row.severity, item.severity)
     summary = item.summary if item.severity > row.severity else row.cells[8]
     cells = (*row.cells[:4], host, *row.cells[5:8], summary, row.cells[9])
-    return Row(key=row.key, cells=cells, severity=severity, tooltip=row.tooltip)
+    search = lowered((row.search, vm.moref, host))
+    return Row(key=row.key, cells=cells, severity=severity, tooltip=row.tooltip, search=search)

@@ -16,6 +16,10 @@ class Row:
     tooltip: str = ""
     icon: str | None = None  # overrides the severity icon, e.g. "maintenance"
     children: tuple[Row, ...] = ()
+    # What a search matches besides the first cell, lowercased (views/filtering.py): the row's own
+    # ids, and the text of what it holds (a node's instances, a host's VMs). Never shown.
+    search: str = ""
+    holds: str = ""
 
     def same_content(self, other: Row) -> bool:
         return (self.cells, self.severity, self.tooltip, self.icon) == (

@@ -40,7 +40,7 @@ def test_pending_evacuations_of_a_dead_kvm_host_are_listed(
         assert cells[_column("Source host", EVACUATION_COLUMNS)] == sample.source_host
         assert cells[_column("Storage", EVACUATION_COLUMNS)] == sample.storage.value
         assert cells[_column("Evacuable / blocked reason", EVACUATION_COLUMNS)].startswith(("yes", "no: "))
-        assert w.tabs.tabText(1) == f"Recovery ({len(pending)})"
+        assert w.tabs.tabText(w.tabs.indexOf(w.recovery)) == f"Recovery ({len(pending)})"
         assert w.recovery.evacuate_host_button.isEnabled()
         assert not w.recovery.evacuate_selected_button.isEnabled()  # nothing selected yet
         assert w.recovery.left_behind_model.rowCount() == 0

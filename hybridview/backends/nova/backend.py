@@ -13,6 +13,7 @@ import openstack.warnings
 
 from hybridview.backends.base import MigrationProgress, ServerProgress, WriteReceipt
 from hybridview.backends.nova import actions, moves
+from hybridview.backends.nova.instance_actions import ActionReader
 from hybridview.backends.nova.errors import translate_errors
 from hybridview.backends.nova.reads import read_snapshot
 from hybridview.backends.nova.session import (
@@ -55,6 +56,7 @@ class NovaBackend:
         self._session: ComputeSession | None = None
         self._session_lock = threading.Lock()
         self._warnings: tuple[str, ...] = ()  # the records the last completed read had to skip
+        self._actions = ActionReader()  # a bounded set of instances' actions, kept between reads
 
     @property
     def name(self) -> str:
@@ -79,9 +81,11 @@ class NovaBackend:
         return translate_errors(self._cloud, self._fetch)
 
     def _fetch(self) -> OpenStackSnapshot:
-        read = read_snapshot(self._compute(), self._page_size)
-        self._warnings = read.warnings
-        return read.value
+        session = self._compute()
+        read = read_snapshot(session, self._page_size)
+        snapshot, unread = self._actions.read(session, read.value)
+        self._warnings = read.warnings + unread
+        return snapshot
 
     # -- writes (NovaWrites) ----------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from hybridview.backends.records import checked, is_flag, is_integer, is_text
-from hybridview.core.model import ComputeNode, ComputeService, Instance, Migration
+from hybridview.core.model import ComputeNode, ComputeService, Instance, InstanceAction, InstanceActionEvent, Migration
 
 Payload = Mapping[str, Any]
 
@@ -240,6 +240,37 @@ def migration(cloud: str, raw: Payload) -> Migration:
         dest_node=_optional_text(raw, "dest_node", what),
         created_at=_optional_text(raw, "created_at", what),
         updated_at=_optional_text(raw, "updated_at", what),
+    )
+
+
+def instance_action(cloud: str, instance_id: str, raw: Payload) -> InstanceAction:
+    """One ``instanceActions`` record; its ``events`` only where the record carries them (the show call)."""
+    what = "instance action"
+    events = _object(raw, what).get("events") or []
+    if not isinstance(events, list):
+        raise MalformedPayload(f"{what} 'events' is not a list")
+    return InstanceAction(
+        cloud=cloud,
+        instance_id=_optional_text(raw, "instance_uuid", what) or instance_id,
+        request_id=_text(raw, "request_id", what),
+        action=_text(raw, "action", what),
+        start_time=_optional_text(raw, "start_time", what),
+        message=_optional_text(raw, "message", what),
+        user_id=_optional_text(raw, "user_id", what),
+        updated_at=_optional_text(raw, "updated_at", what),
+        events=tuple(instance_action_event(e) for e in events),
+    )
+
+
+def instance_action_event(raw: Any) -> InstanceActionEvent:
+    what = "instance action event"
+    return InstanceActionEvent(
+        event=_text(_object(raw, what), "event", what),
+        start_time=_optional_text(raw, "start_time", what),
+        finish_time=_optional_text(raw, "finish_time", what),
+        result=_optional_text(raw, "result", what),
+        host=_optional_text(raw, "host", what),
+        details=_optional_text(raw, "details", what),
     )
 
 

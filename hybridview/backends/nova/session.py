@@ -29,6 +29,7 @@ MAX_MICROVERSION = {
     "services": "2.69",
     "servers": "2.100",
     "migrations": "2.80",
+    "instance-actions": "2.84",  # 2.58 paging and updated_at, 2.62 event hosts, 2.84 event details
     WRITES: WRITE_MICROVERSION_CAP,
 }
 

@@ -27,6 +27,9 @@ EVENT_TYPES = (
     "ExitMaintenanceModeEvent",
     "VmMigratedEvent",
     "DrsVmMigratedEvent",
+    "VmRelocatedEvent",  # a relocation (vMotion with a storage move, or of a powered-off VM)
+    "DasHostIsolatedEvent",
+    "VmFailoverFailed",  # vSphere HA could not restart a VM
 )
 MAX_EVENTS = 200
 

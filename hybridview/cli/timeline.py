@@ -1,0 +1,74 @@
+"""``hybridview timeline``: what happened when, across Nova, vCenter and hybridview's own writes, oldest first.
+
+One read of every endpoint (as ``status``), the compute service and ESXi host changes it shows
+recorded in the history, then the timeline of that view, the history and the audit log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from hybridview import config as config_mod
+from hybridview.actions.audit import AuditLog
+from hybridview.cli.audit import since_time
+from hybridview.cli.status import DEFAULT_TIMEOUT_SECONDS, read_once
+from hybridview.core.health import Overall
+from hybridview.core.timeline import timeline
+from hybridview.service.history import History, history_path
+from hybridview.service.wiring import Endpoints
+from hybridview.views.timeline_rows import layer_choices, timeline_line
+
+
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: Callable[[argparse.ArgumentParser], None]
+) -> None:
+    parser = sub.add_parser(
+        "timeline", help="what happened when: Nova instance actions and migrations, compute services, vCenter events"
+    )
+    common(parser)
+    parser.add_argument("--json", action="store_true", help="one JSON object per event, one per line")
+    parser.add_argument("--since", type=since_time, metavar="WHEN", help="only events since: 30m, 12h, 7d or ISO")
+    parser.add_argument("--host", metavar="NAME", help="only events of this compute or ESXi host (name or moref)")
+    parser.add_argument("--instance", metavar="NAME", help="only events of this instance or VM (name, id or UUID)")
+    parser.add_argument("--cluster", metavar="NAME", help="only events of this vCenter cluster (name or moref)")
+    parser.add_argument("--layer", choices=layer_choices(), help="only events of this layer")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="finish the read within this time (default: %(default)g)",
+    )
+
+
+async def run_timeline(args: argparse.Namespace, endpoints: Endpoints, started: float, out: TextIO) -> int:
+    view = await read_once(endpoints, started + args.timeout)
+    # The demo's changes are not the estate's: they stay in memory.
+    history = History(history_path() if endpoints.demo is None else None)
+    await asyncio.to_thread(history.record, view)
+    changes = await asyncio.to_thread(history.changes)
+    entries = await asyncio.to_thread(AuditLog(config_mod.audit_log_path()).entries)
+    events = timeline(
+        view,
+        changes,
+        entries,
+        since=args.since,
+        host=args.host,
+        instance=args.instance,
+        cluster=args.cluster,
+        layer=args.layer,
+    )
+    for event in events:
+        out.write((json.dumps(event.as_json(), sort_keys=True) if args.json else timeline_line(event)) + "\n")
+    for endpoint in view.estate.endpoints:
+        if not endpoint.ok:
+            print(f"hybridview: {endpoint.name} not read ({endpoint.error}): its events are missing", file=sys.stderr)
+    if not events and not args.json:
+        out.write("no events\n")
+    answered = any(e.ok for e in view.estate.endpoints)
+    return 0 if answered else int(Overall.UNKNOWN)

@@ -1,0 +1,272 @@
+"""The Problems tab, first on screen: every item not OK, worst and oldest first, with its advice.
+
+A tab of its own, shown first, rather than a pane over the trees: on an ops desk the list of
+what is wrong is what the eye needs first and in full width, and the trees (a thousand rows on a
+large estate) keep their height for the one item being looked into. Above the table: the header
+counts, and the selected problem (the worst until one is chosen) with its advice in full, in
+large type. Selecting a row selects its item in the trees; Enter, a double-click or "Show in
+Estate" goes there.
+
+The rows are built in the monitor's workers on each publication (and when one of this window's
+writes fails), then spliced into a keyed table on the GUI thread; the "Since" column ticks
+every few seconds from the rows' times, without building them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Hashable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from html import escape
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from hybridview.actions.operation import ItemStatus, Operation
+from hybridview.core.problems import ProblemId
+from hybridview.service.tasks import describe_exception, spawn
+from hybridview.ui.icons import icon
+from hybridview.ui.keyed_table import KeyedRow, KeyedTableModel
+from hybridview.ui.problems_wiring import TROUBLE, action_problems, clock_for, tab_counter, when_shown
+from hybridview.ui.widgets import fit_small_table, tree_view
+from hybridview.views.presentation import Presentation
+from hybridview.views.problems_rows import (
+    PROBLEM_COLUMNS,
+    SINCE_COLUMN,
+    ProblemRow,
+    ProblemTable,
+    focus_text,
+    problems_for,
+    retick,
+)
+
+if TYPE_CHECKING:
+    from hybridview.ui.main_window import MainWindow
+
+__all__ = ["ProblemsView", "tab_counter", "when_shown"]  # the window finds its tabs by widget with these
+TICK_MS = 5000
+ICON_ROLE = Qt.ItemDataRole.UserRole + 3
+MINIMUM_WIDTHS = {
+    0: 120,
+    PROBLEM_COLUMNS.index("Item"): 220,
+    PROBLEM_COLUMNS.index("What"): 300,
+    PROBLEM_COLUMNS.index("Affected"): 250,
+    SINCE_COLUMN: 80,
+}
+STYLE = """
+QLabel#problemFocus { border: 2px solid #e57373; border-radius: 4px; padding: 10px 14px;
+    background: #fdecea; color: #5f0000; font-size: 15px; }
+QLabel#problemFocus[level="warning"] { border-color: #ffca28; background: #fff8e1; color: #4d3600; }
+QLabel#problemFocus[level="ok"] { border-color: #81c784; background: #e8f5e9; color: #1b5e20; }
+QLabel#problemCounts { font-size: 14px; font-weight: 600; color: #263238; padding: 4px 2px; }
+"""
+
+
+class ProblemTableModel(KeyedTableModel):
+    """The keyed table with the severity's icon beside its word in the first column."""
+
+    def show(self, rows: Sequence[ProblemRow]) -> None:
+        self.apply([KeyedRow(r.key, r.cells, r.tooltip, r.level) for r in rows])
+        for position, row in enumerate(rows):
+            item = self.item(position, 0)
+            if item is not None and item.data(ICON_ROLE) != row.icon:
+                self.blockSignals(True)
+                item.setData(row.icon, ICON_ROLE)
+                self.blockSignals(False)
+                item.setIcon(icon(row.icon))
+
+    def set_since(self, texts: dict[Hashable, str]) -> None:
+        for row in self.rows:
+            text = texts.get(row.key)
+            if text is not None:
+                cells = (*row.cells[:SINCE_COLUMN], text, *row.cells[SINCE_COLUMN + 1 :])
+                self.update(KeyedRow(row.key, cells, row.tooltip, row.level))
+
+
+class ProblemsView(QWidget):
+    count_changed = Signal(int)
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__()
+        self.window_ = window
+        self.controller, self.desk = window.controller, window.desk
+        self.clock = clock_for(self.controller.endpoints)
+        self.model = ProblemTableModel(PROBLEM_COLUMNS, self)
+        self.view = tree_view(self.model, flat=True)
+        self.view.setObjectName("problemsTable")
+        self.counts = QLabel("Waiting for the first refresh…")
+        self.counts.setObjectName("problemCounts")
+        self.focus = QLabel()
+        self.focus.setObjectName("problemFocus")
+        self.focus.setWordWrap(True)
+        self.focus.setTextFormat(Qt.TextFormat.RichText)
+        self.show_button = QPushButton("Show in Estate ▸")
+        self.show_button.setToolTip("Select this problem's item in the Nova or vCenter tree (Enter, double-click)")
+        self.show_button.clicked.connect(self.show_in_estate)
+        self.setStyleSheet(STYLE)
+        self.rows: dict[Hashable, ProblemRow] = {}
+        self.table: ProblemTable | None = None
+        self.builds = 0  # tables shown, for tests
+        self._first_seen: dict[ProblemId, datetime] = {}
+        self._since_shown: dict[Hashable, str] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+        self._fitted = False
+        self._closing = False
+        self._set_focus("Waiting for the first refresh of every endpoint…", "warning")
+        self._layout()
+        fit_small_table(self.view, MINIMUM_WIDTHS)
+        self._tick = QTimer(self)
+        self._tick.setInterval(TICK_MS)
+        self._tick.timeout.connect(self.tick)
+        self._tick.start()
+        self.view.selectionModel().currentRowChanged.connect(lambda current, _p: self._on_current(current))
+        self.view.activated.connect(lambda _index: self.show_in_estate())
+        self.controller.presentation_ready.connect(self._on_presentation)
+        self.controller.close_first(self.aclose)
+        self.desk.runner.watch(self._on_operation)
+        tabs = window.tabs
+        tabs.insertTab(0, self, "Problems")
+        tabs.setCurrentIndex(0)
+        self.count_changed.connect(lambda n: tabs.setTabText(tabs.indexOf(self), f"Problems ({n})"))
+
+    def _layout(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        head = QHBoxLayout()
+        head.addWidget(self.counts, 1)
+        head.addWidget(self.show_button)
+        layout.addLayout(head)
+        layout.addWidget(self.focus)
+        layout.addWidget(self.view, 1)
+
+    # -- building ------------------------------------------------------------------------------
+
+    def _on_presentation(self, _presentation: Presentation) -> None:
+        self.request_build()
+
+    def _on_operation(self, operation: Operation) -> None:
+        operation.listen(self._on_item)
+
+    def _on_item(self, _operation: Operation, item: ItemStatus) -> None:
+        if item.state in TROUBLE:
+            self.request_build()
+
+    def request_build(self) -> None:
+        if self._closing:
+            return
+        if self._task is not None:
+            self._again = True
+            return
+        self._task = spawn(self._build(), name="problems: build rows", on_error=self._failed)
+
+    async def _build(self) -> None:
+        try:
+            while True:
+                self._again = False
+                latest = self.controller.latest
+                if latest is None or self._closing:
+                    return
+                view = latest.view
+                del latest
+                actions = action_problems(self.desk.runner.operations)
+                table, seen = await self.controller.monitor.offload(
+                    problems_for, view, self.clock(), dict(self._first_seen), actions
+                )
+                del view  # closing cancels this task at the await
+                self._first_seen = seen
+                self._show(table)
+                if not self._again:
+                    return
+        finally:
+            self._task = None
+
+    def _failed(self, exc: BaseException) -> None:
+        text = f"✖ Could not list the problems: {describe_exception(exc)}. The list below may be out of date."
+        self._set_focus(escape(text), "critical")
+
+    def _show(self, table: ProblemTable) -> None:
+        self.table = table
+        self.builds += 1
+        self.model.show(table.rows)
+        self.rows = {r.key: r for r in table.rows}
+        self._since_shown = {r.key: r.cells[SINCE_COLUMN] for r in table.rows}
+        self.counts.setText(table.header)
+        self._show_focus()
+        if table.rows and not self._fitted:
+            self._fitted = True
+            QTimer.singleShot(0, self.view, lambda: fit_small_table(self.view, MINIMUM_WIDTHS))
+        self.count_changed.emit(len(table.rows))
+
+    def tick(self) -> None:
+        """Age the "Since" cells (and the focus) without building the rows again."""
+        if self.table is None:
+            return
+        changed = retick(self.table.rows, self._since_shown, self.clock())
+        if changed:
+            self._since_shown.update(changed)
+            self.model.set_since(changed)
+            self._show_focus()
+
+    # -- selection -----------------------------------------------------------------------------
+
+    def selected(self) -> ProblemRow | None:
+        index = self.view.currentIndex()
+        if not index.isValid() or index.row() >= self.model.rowCount():
+            return None
+        return self.rows.get(self.model.rows[index.row()].key)
+
+    def _on_current(self, current: QModelIndex) -> None:
+        row = self.selected() if current.isValid() else None
+        if row is not None:
+            self.window_.select_key(row.item)
+        self._show_focus()
+
+    def show_in_estate(self) -> None:
+        row = self.selected() or (self.table.rows[0] if self.table and self.table.rows else None)
+        if row is not None:
+            tabs = self.window_.tabs
+            estate = next(
+                (w for i in range(tabs.count()) if (w := tabs.widget(i)) and w.isAncestorOf(self.window_.nova_view)),
+                None,
+            )
+            if estate is not None:
+                tabs.setCurrentWidget(estate)
+            self.window_.select_key(row.item)
+
+    def _show_focus(self) -> None:
+        if self.table is None:
+            return
+        row = self.selected() or (self.table.rows[0] if self.table.rows else None)
+        if row is not None:
+            row = _with_since(row, self._since_shown.get(row.key))
+        lines = focus_text(row).split("\n")
+        html = f"<div style='font-size:19px; font-weight:700'>{escape(lines[0])}</div>" + "".join(
+            f"<div style='margin-top:4px'>{escape(line)}</div>" for line in lines[1:]
+        )
+        level = "ok" if row is None else ("critical" if row.level == "failed" else "warning")
+        self._set_focus(html, level)
+        self.show_button.setEnabled(row is not None)
+
+    def _set_focus(self, html: str, level: str) -> None:
+        self.focus.setText(html)
+        if self.focus.property("level") != level:
+            self.focus.setProperty("level", level)
+            self.focus.style().unpolish(self.focus)
+            self.focus.style().polish(self.focus)
+
+    async def aclose(self) -> None:
+        self._closing = True
+        self._tick.stop()
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+def _with_since(row: ProblemRow, since: str | None) -> ProblemRow:
+    if since is None:
+        return row
+    return replace(row, cells=(*row.cells[:SINCE_COLUMN], since, *row.cells[SINCE_COLUMN + 1 :]))
