@@ -10,10 +10,10 @@ reset. Finished operations stay until "Dismiss finished".
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable
 from dataclasses import replace
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from hybridview.actions.claims import AlreadyRunning
@@ -27,7 +27,7 @@ from hybridview.service.tasks import describe_exception, spawn
 from hybridview.ui.action_widgets import banner, set_banner
 from hybridview.ui.bridge import MonitorBridge
 from hybridview.ui.icons import icon
-from hybridview.ui.keyed_table import KeyedRow, KeyedTableModel
+from hybridview.ui.keyed_table import IconStateTable
 from hybridview.ui.widgets import tree_view
 from hybridview.views.activity_rows import (
     ACTIVITY_COLUMNS,
@@ -40,7 +40,6 @@ from hybridview.views.activity_rows import (
 from hybridview.views.presentation import Presentation
 
 RENDER_MS = 200
-ICON_ROLE = Qt.ItemDataRole.UserRole + 3
 STATE_COLUMN = ACTIVITY_COLUMNS.index("State")
 MINIMUM_WIDTHS = {
     ACTIVITY_COLUMNS.index("What"): 200,
@@ -77,21 +76,6 @@ def report_of(operation: Operation, item: ItemStatus) -> ItemReport:
     )
 
 
-class StateIconTable(KeyedTableModel):
-    """A keyed table whose state column shows an icon beside its text (never colour alone)."""
-
-    def show(self, rows: Sequence[ActivityRow]) -> None:
-        self.apply([KeyedRow(r.key, r.cells, r.tooltip, r.level) for r in rows])
-        for row in rows:
-            index = self.index_of(row.key, STATE_COLUMN)
-            item = self.itemFromIndex(index) if index.isValid() else None
-            if item is not None and item.data(ICON_ROLE) != row.icon:
-                self.blockSignals(True)
-                item.setData(row.icon, ICON_ROLE)
-                self.blockSignals(False)
-                item.setIcon(icon(row.icon))
-
-
 class ActivityView(QWidget):
     count_changed = Signal(int)  # rows still running or waiting
     control_requested = Signal(object, object)  # Control, ControlTarget
@@ -99,7 +83,7 @@ class ActivityView(QWidget):
     def __init__(self, controller: MonitorBridge, desk: ActionDesk, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller, self.desk = controller, desk
-        self.model = StateIconTable(ACTIVITY_COLUMNS, self)
+        self.model = IconStateTable(ACTIVITY_COLUMNS, STATE_COLUMN, icon, self)
         self.view = tree_view(self.model, flat=True)
         self.title = QLabel("Activity")
         self.title.setObjectName("paneTitle")

@@ -6,14 +6,15 @@ The cells live in Qt items, so painting calls no Python.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QBrush, QColor, QIcon, QStandardItem, QStandardItemModel
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
+ICON_ROLE = Qt.ItemDataRole.UserRole + 3  # the name of the icon a state cell shows
 LEVEL_COLOURS = {"failed": "#b71c1c", "done": "#1b5e20", "running": "#0d47a1", "blocked": "#6d4c00"}
 _READ_ONLY = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
 
@@ -118,3 +119,38 @@ def _set(item: QStandardItem, row: KeyedRow, column: int) -> None:
     item.setToolTip(row.tooltip)
     colour = LEVEL_COLOURS.get(row.level or "")
     item.setForeground(QBrush(QColor(colour)) if colour else QBrush())
+
+
+class IconRow(Protocol):
+    @property
+    def key(self) -> Hashable: ...
+    @property
+    def cells(self) -> tuple[str, ...]: ...
+    @property
+    def tooltip(self) -> str: ...
+    @property
+    def level(self) -> str | None: ...
+    @property
+    def icon(self) -> str: ...
+
+
+class IconStateTable(KeyedTableModel):
+    """A keyed table whose state column shows an icon beside its text (never colour alone)."""
+
+    def __init__(
+        self, headers: Sequence[str], state_column: int, icon_of: Callable[[str], QIcon], parent: Any = None
+    ) -> None:
+        super().__init__(headers, parent)
+        self._state_column = state_column
+        self._icon_of = icon_of
+
+    def show(self, rows: Sequence[IconRow]) -> None:
+        self.apply([KeyedRow(r.key, r.cells, r.tooltip, r.level) for r in rows])
+        for row in rows:
+            index = self.index_of(row.key, self._state_column)
+            item = self.itemFromIndex(index) if index.isValid() else None
+            if item is not None and item.data(ICON_ROLE) != row.icon:
+                self.blockSignals(True)  # the name is bookkeeping; the icon's own change is signalled
+                item.setData(row.icon, ICON_ROLE)
+                self.blockSignals(False)
+                item.setIcon(self._icon_of(row.icon))

@@ -19,7 +19,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -28,7 +28,7 @@ from hybridview.actions.operation import ItemStatus, Operation
 from hybridview.core.problems import ProblemId
 from hybridview.service.tasks import describe_exception, spawn
 from hybridview.ui.icons import icon
-from hybridview.ui.keyed_table import KeyedRow, KeyedTableModel
+from hybridview.ui.keyed_table import IconStateTable, KeyedRow
 from hybridview.ui.problems_wiring import TROUBLE, action_problems, clock_for, tab_counter, when_shown
 from hybridview.ui.widgets import fit_small_table, tree_view
 from hybridview.views.presentation import Presentation
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ProblemsView", "tab_counter", "when_shown"]  # the window finds its tabs by widget with these
 TICK_MS = 5000
-ICON_ROLE = Qt.ItemDataRole.UserRole + 3
 MINIMUM_WIDTHS = {
     0: 120,
     PROBLEM_COLUMNS.index("Item"): 220,
@@ -64,18 +63,11 @@ QLabel#problemCounts { font-size: 14px; font-weight: 600; color: #263238; paddin
 """
 
 
-class ProblemTableModel(KeyedTableModel):
-    """The keyed table with the severity's icon beside its word in the first column."""
+class ProblemTableModel(IconStateTable):
+    """The keyed table with the severity's icon beside its word in the first column, and ticking ages."""
 
-    def show(self, rows: Sequence[ProblemRow]) -> None:
-        self.apply([KeyedRow(r.key, r.cells, r.tooltip, r.level) for r in rows])
-        for position, row in enumerate(rows):
-            item = self.item(position, 0)
-            if item is not None and item.data(ICON_ROLE) != row.icon:
-                self.blockSignals(True)
-                item.setData(row.icon, ICON_ROLE)
-                self.blockSignals(False)
-                item.setIcon(icon(row.icon))
+    def __init__(self, headers: Sequence[str], parent: Any = None) -> None:
+        super().__init__(headers, 0, icon, parent)
 
     def set_since(self, texts: dict[Hashable, str]) -> None:
         for row in self.rows:

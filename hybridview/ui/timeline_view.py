@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QTabWidget, QTreeView, QVBoxLayout, QWidget
 
 from hybridview.actions.audit import AuditEntry
@@ -27,14 +27,13 @@ from hybridview.service.tasks import describe_exception, spawn
 from hybridview.ui.action_widgets import banner, set_banner
 from hybridview.ui.bridge import MonitorBridge
 from hybridview.ui.icons import icon
-from hybridview.ui.keyed_table import KeyedRow, KeyedTableModel
+from hybridview.ui.keyed_table import IconStateTable
 from hybridview.ui.widgets import tree_view
 from hybridview.views.timeline_rows import LAYER_NAMES, TIMELINE_COLUMNS, TimelineRow, event_key, timeline_rows
 
 STATE_COLUMN = TIMELINE_COLUMNS.index("State")
 MAX_ROWS = 2000  # the newest; the CLI has them all
 FILTER_DELAY_MS = 250
-ICON_ROLE = Qt.ItemDataRole.UserRole + 3
 WIDTHS = dict(enumerate((150, 115, 80, 240, 230, 140)))  # every column but the last, which takes the rest
 
 
@@ -70,21 +69,6 @@ def build(view: EstateView, history: History, entries: Sequence[AuditEntry], fil
     return Built(tuple(kept), len(every), timeline_rows(newest), {event_key(e): e.object.ref for e in newest})
 
 
-class TimelineTable(KeyedTableModel):
-    """Rows by key; the state column shows its icon beside the glyph and word."""
-
-    def show(self, rows: Sequence[TimelineRow]) -> None:
-        self.apply([KeyedRow(r.key, r.cells, r.tooltip, r.level) for r in rows])
-        for row in rows:
-            index = self.index_of(row.key, STATE_COLUMN)
-            item = self.itemFromIndex(index) if index.isValid() else None
-            if item is not None and item.data(ICON_ROLE) != row.icon:
-                self.blockSignals(True)
-                item.setData(row.icon, ICON_ROLE)
-                self.blockSignals(False)
-                item.setIcon(icon(row.icon))
-
-
 class TimelineView(QWidget):
     object_activated = Signal(object)  # Ref: the host, node or cluster of a double-clicked event
 
@@ -93,7 +77,7 @@ class TimelineView(QWidget):
     ) -> None:
         super().__init__(parent)
         self.controller, self.desk, self.history = controller, desk, history
-        self.model = TimelineTable(TIMELINE_COLUMNS, self)
+        self.model = IconStateTable(TIMELINE_COLUMNS, STATE_COLUMN, icon, self)
         self.view: QTreeView = tree_view(self.model, flat=True)
         self.title = QLabel("Timeline")
         self.title.setObjectName("paneTitle")

@@ -9,7 +9,8 @@ from pytestqt.modeltest import ModelTester
 
 from hybridview.core.actions import Verb
 from hybridview.core.activity import running_moves
-from hybridview.ui.activity_view import ICON_ROLE, STATE_COLUMN, ActivityView
+from hybridview.ui.activity_view import STATE_COLUMN, ActivityView
+from hybridview.ui.keyed_table import ICON_ROLE
 from hybridview.ui.move_actions import ControlDialog
 from hybridview.views.activity_rows import ACTIVITY_COLUMNS, ActivityRow, Control, item_key, progress_text
 from tests.ui.harness import WindowHarness, fast_demo, window_over
