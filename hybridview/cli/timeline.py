@@ -21,6 +21,7 @@ from hybridview.core.health import Overall
 from hybridview.core.timeline import timeline
 from hybridview.service.history import History, history_path
 from hybridview.service.wiring import Endpoints
+from hybridview.views.export import events_csv
 from hybridview.views.timeline_rows import layer_choices, timeline_line
 
 
@@ -31,7 +32,9 @@ def add_parser(
         "timeline", help="what happened when: Nova instance actions and migrations, compute services, vCenter events"
     )
     common(parser)
-    parser.add_argument("--json", action="store_true", help="one JSON object per event, one per line")
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="one JSON object per event, one per line")
+    form.add_argument("--csv", action="store_true", help="CSV with a header row, one line per event")
     parser.add_argument("--since", type=since_time, metavar="WHEN", help="only events since: 30m, 12h, 7d or ISO")
     parser.add_argument("--host", metavar="NAME", help="only events of this compute or ESXi host (name or moref)")
     parser.add_argument("--instance", metavar="NAME", help="only events of this instance or VM (name, id or UUID)")
@@ -63,12 +66,15 @@ async def run_timeline(args: argparse.Namespace, endpoints: Endpoints, started: 
         cluster=args.cluster,
         layer=args.layer,
     )
-    for event in events:
-        out.write((json.dumps(event.as_json(), sort_keys=True) if args.json else timeline_line(event)) + "\n")
+    if args.csv:
+        out.write(events_csv(events))
+    else:
+        for event in events:
+            out.write((json.dumps(event.as_json(), sort_keys=True) if args.json else timeline_line(event)) + "\n")
     for endpoint in view.estate.endpoints:
         if not endpoint.ok:
             print(f"hybridview: {endpoint.name} not read ({endpoint.error}): its events are missing", file=sys.stderr)
-    if not events and not args.json:
+    if not events and not (args.json or args.csv):
         out.write("no events\n")
     answered = any(e.ok for e in view.estate.endpoints)
     return 0 if answered else int(Overall.UNKNOWN)
