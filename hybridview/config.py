@@ -19,6 +19,8 @@ SCHEMA_VERSION = 1
 MAX_REFRESH_SECONDS = 86400
 MAX_ACTION_CONCURRENCY = 20
 DECLARABLE_STORAGE = (Storage.SHARED, Storage.LOCAL)
+MAX_ALERT_SECONDS = 86400
+MAX_ALERT_COUNT = 100
 
 
 class ConfigError(Exception):
@@ -56,6 +58,10 @@ class Config:
     node_map: Mapping[str, ClusterSelector] = field(default_factory=dict)  # hypervisor_hostname -> cluster
     read_only: bool = False  # no write is offered or sent
     action_concurrency: int = 3  # how many evacuations (and other writes of one plan) run at once
+    alert_hold_seconds: float = 30.0  # a problem alerts once it held this long ...
+    alert_hold_refreshes: int = 1  # ... and was seen in this many refreshes
+    alert_flap_changes: int = 4  # more state changes than this within the window is flapping
+    alert_flap_window_seconds: float = 900.0
 
     @property
     def has_endpoints(self) -> bool:
@@ -105,6 +111,7 @@ def parse(path: Path, data: Any) -> Config:
     if not isinstance(data, Mapping):
         raise ConfigError(path, "(top level)", "must be a mapping")
     known = {"version", "clouds", "vcenters", "refresh_seconds", "node_map", "read_only", "action_concurrency"}
+    known.update(ALERT_KEYS)
     for key in data:
         if key not in known:
             raise ConfigError(path, str(key), f"unknown key (expected one of {', '.join(sorted(known))})")
@@ -138,7 +145,30 @@ def parse(path: Path, data: Any) -> Config:
         node_map=node_map,
         read_only=read_only,
         action_concurrency=concurrency,
+        **_alerts(path, data),
     )
+
+
+ALERT_KEYS = ("alert_hold_seconds", "alert_hold_refreshes", "alert_flap_changes", "alert_flap_window_seconds")
+
+
+def _alerts(path: Path, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The alert damping keys: seconds from 0 (or 1 for the window) to a day, counts from 1 to 100."""
+    parsed: dict[str, Any] = {}
+    for key in ALERT_KEYS:
+        if key not in data:
+            continue
+        value = data[key]
+        if key.endswith("_seconds"):
+            low = 1 if key == "alert_flap_window_seconds" else 0
+            if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= MAX_ALERT_SECONDS:
+                raise ConfigError(path, key, f"must be a number of seconds from {low} to {MAX_ALERT_SECONDS}")
+            parsed[key] = float(value)
+        else:
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ALERT_COUNT:
+                raise ConfigError(path, key, f"must be a whole number from 1 to {MAX_ALERT_COUNT}")
+            parsed[key] = value
+    return parsed
 
 
 def _node_map(path: Path, raw: Any) -> dict[str, ClusterSelector]:

@@ -21,13 +21,13 @@ def no_display() -> str | None:
     return None
 
 
-def run_gui(endpoints: Endpoints, note: str | None) -> int:
+def run_gui(endpoints: Endpoints, note: str | None, wall: bool = False, theme: str = "system") -> int:
     from hybridview.ui.app import run_gui as run
 
-    return run(endpoints, note)
+    return run(endpoints, note, wall=wall, theme=theme)
 
 
-def run_screenshot(endpoints: Endpoints, out: str, size: str) -> int:
+def run_screenshot(endpoints: Endpoints, out: str, size: str, wall: bool = False, theme: str = "light") -> int:
     from hybridview.ui.app import run_screenshot as run
 
-    return run(endpoints, out, size)
+    return run(endpoints, out, size, wall=wall, theme=theme)

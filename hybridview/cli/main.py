@@ -68,6 +68,13 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _look(parser: argparse.ArgumentParser, theme: str) -> None:
+    parser.add_argument("--wall", action="store_true", help="wall mode: full screen, dark, large type, read-only")
+    parser.add_argument(
+        "--theme", choices=("light", "dark", "high-contrast", "system"), default=theme, help="default: %(default)s"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hybridview", description="Nova compute nodes beside the vCenter clusters they proxy."
@@ -76,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", action="store_true", help="print the versions of hybridview, Qt, openstacksdk, pyVmomi and Python"
     )
     sub = parser.add_subparsers(dest="command")
-    _common(sub.add_parser("gui", help="open the window (the default)"))
+    gui = sub.add_parser("gui", help="open the window (the default)")
+    _common(gui)
+    _look(gui, "system")
     status = sub.add_parser(
         "status", help="one refresh, then a report; exit code 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"
     )
@@ -99,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(shot)
     shot.add_argument("out", metavar="OUT.png")
     shot.add_argument("--size", default="1600x1000", help="window size WxH")
+    _look(shot, "light")
     audit.add_parser(sub)
     timeline_cli.add_parser(sub, _common)
     act.add_parsers(sub, _common)
@@ -191,8 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from hybridview.cli.gui import run_gui, run_screenshot
 
     if args.command == "screenshot":
-        return _exit_now_if_calls_are_stuck(run_screenshot(endpoints, args.out, args.size))
-    return _exit_now_if_calls_are_stuck(run_gui(endpoints, fallback_note))
+        return _exit_now_if_calls_are_stuck(run_screenshot(endpoints, args.out, args.size, args.wall, args.theme))
+    return _exit_now_if_calls_are_stuck(run_gui(endpoints, fallback_note, args.wall, args.theme))
 
 
 if __name__ == "__main__":

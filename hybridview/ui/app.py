@@ -17,7 +17,10 @@ from hybridview.service.monitor import EstateMonitor
 from hybridview.service.tasks import install_exception_hooks
 from hybridview.ui.bridge import MonitorBridge
 from hybridview.ui.icons import style_sheet
+from hybridview.ui.layout_memory import LayoutMemory
 from hybridview.ui.main_window import MainWindow
+from hybridview.ui.theme import Theme, themes
+from hybridview.ui.wall import WallMode, wall_mode
 from hybridview.service.wiring import Endpoints
 
 log = logging.getLogger("hybridview.qt")
@@ -56,7 +59,7 @@ DEMO_TRACKING = Tracking(poll_seconds=0.5)  # the demo answers at once: follow i
 def build_window(
     endpoints: Endpoints, note: str | None = None, *, tracking: Tracking | None = None
 ) -> tuple[MainWindow, MonitorBridge]:
-    """The window over a monitor, and one action desk for every write it sends.
+    """The window over a monitor, and one action desk for every write it sends; with its Wall toggle.
 
     Closing the bridge (``aclose``) first stops the window's operations, then the monitor.
     """
@@ -65,23 +68,28 @@ def build_window(
         tracking = DEMO_TRACKING
     desk = ActionDesk(endpoints, audit_log_path(), tracking=tracking)
     window = MainWindow(bridge, desk, note)
+    WallMode(window)  # a child of the window: wall_mode(window) finds it
     bridge.close_first(window.aclose_actions)
     return window, bridge
 
 
-def run_gui(endpoints: Endpoints, note: str | None) -> int:
+def run_gui(endpoints: Endpoints, note: str | None, *, wall: bool = False, theme: str = Theme.SYSTEM.value) -> int:
     import qasync
 
     app = application()
+    themes(app).apply(theme)
     app.setQuitOnLastWindowClosed(False)  # the loop must outlive the window to close the backends
 
     async def main() -> None:
         install_exception_hooks(asyncio.get_running_loop())
         window, controller = build_window(endpoints, note)
-        window.resize(1600, 1000)
+        if not LayoutMemory(window).geometry_restored:
+            window.resize(1600, 1000)
         closed = asyncio.Event()
         app.lastWindowClosed.connect(closed.set)
         window.show()
+        if wall:
+            wall_mode(window).enter(full_screen=True)
         if note:
             window.statusBar().showMessage(note, 15000)
         controller.start()
@@ -103,12 +111,15 @@ def parse_size(text: str) -> QSize:
     return size
 
 
-def run_screenshot(endpoints: Endpoints, out: str, size_text: str) -> int:
+def run_screenshot(
+    endpoints: Endpoints, out: str, size_text: str, *, wall: bool = False, theme: str = Theme.LIGHT.value
+) -> int:
     import qasync
 
     size = parse_size(size_text)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = application()
+    themes(app).apply(theme)
     result: list[int] = []
 
     async def main() -> None:
@@ -116,6 +127,8 @@ def run_screenshot(endpoints: Endpoints, out: str, size_text: str) -> int:
         window, controller = build_window(endpoints)
         window.resize(size)
         window.show()
+        if wall:  # the given size, not the screen's
+            wall_mode(window).enter(full_screen=False)
         ready = asyncio.Event()
         window.presentation_shown.connect(lambda p: ready.set() if p.view.estate.every_endpoint_answered else None)
         controller.start()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from hybridview.actions.operation import ItemStatus, Operation
 from hybridview.core.problems import ProblemId
 from hybridview.service.tasks import describe_exception, spawn
+from hybridview.ui.alerts_view import AlertDesk
 from hybridview.ui.icons import icon
 from hybridview.ui.keyed_table import IconStateTable, KeyedRow
 from hybridview.ui.problems_wiring import TROUBLE, action_problems, clock_for, tab_counter, when_shown
@@ -59,7 +60,7 @@ QLabel#problemFocus { border: 2px solid #e57373; border-radius: 4px; padding: 10
     background: #fdecea; color: #5f0000; font-size: 15px; }
 QLabel#problemFocus[level="warning"] { border-color: #ffca28; background: #fff8e1; color: #4d3600; }
 QLabel#problemFocus[level="ok"] { border-color: #81c784; background: #e8f5e9; color: #1b5e20; }
-QLabel#problemCounts { font-size: 14px; font-weight: 600; color: #263238; padding: 4px 2px; }
+QLabel#problemCounts { font-size: 14px; font-weight: 600; color: palette(window-text); padding: 4px 2px; }
 """
 
 
@@ -90,6 +91,7 @@ class ProblemsView(QWidget):
         self.view.setObjectName("problemsTable")
         self.counts = QLabel("Waiting for the first refresh…")
         self.counts.setObjectName("problemCounts")
+        self.counts.setWordWrap(True)  # its line must never set the window's minimum width
         self.focus = QLabel()
         self.focus.setObjectName("problemFocus")
         self.focus.setWordWrap(True)
@@ -97,6 +99,16 @@ class ProblemsView(QWidget):
         self.show_button = QPushButton("Show in Estate ▸")
         self.show_button.setToolTip("Select this problem's item in the Nova or vCenter tree (Enter, double-click)")
         self.show_button.clicked.connect(self.show_in_estate)
+        self.alerts = AlertDesk(window, self.clock)
+        self.alerts.changed.connect(self._remark)
+        self.ack_button = QPushButton("Acknowledge…")
+        self.ack_button.setToolTip("Acknowledge the selected problem at its severity: quiet unless it worsens")
+        self.ack_button.clicked.connect(lambda: self._ask(silence=False))
+        self.silence_button = QPushButton("Silence…")
+        self.silence_button.setToolTip("Silence the selected item for a while: listed, marked, never notified")
+        self.silence_button.clicked.connect(lambda: self._ask(silence=True))
+        self.history_button = QPushButton("Alert history")
+        self.history_button.clicked.connect(lambda: self.alerts.show_history(self))
         self.setStyleSheet(STYLE)
         self.rows: dict[Hashable, ProblemRow] = {}
         self.table: ProblemTable | None = None
@@ -129,7 +141,8 @@ class ProblemsView(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         head = QHBoxLayout()
         head.addWidget(self.counts, 1)
-        head.addWidget(self.show_button)
+        for button in (self.ack_button, self.silence_button, self.history_button, self.show_button):
+            head.addWidget(button)
         layout.addLayout(head)
         layout.addWidget(self.focus)
         layout.addWidget(self.view, 1)
@@ -182,9 +195,10 @@ class ProblemsView(QWidget):
     def _show(self, table: ProblemTable) -> None:
         self.table = table
         self.builds += 1
-        self.model.show(table.rows)
         self.rows = {r.key: r for r in table.rows}
         self._since_shown = {r.key: r.cells[SINCE_COLUMN] for r in table.rows}
+        self.alerts.observe(table.rows)
+        self.model.show(self.alerts.marked(table.rows))
         self.counts.setText(table.header)
         self._show_focus()
         if table.rows and not self._fitted:
@@ -201,6 +215,18 @@ class ProblemsView(QWidget):
             self._since_shown.update(changed)
             self.model.set_since(changed)
             self._show_focus()
+
+    def _remark(self) -> None:
+        """An acknowledgement, silence or flapping changed: the rows' marks, with their current ages."""
+        if self.table is not None:
+            rows = [_with_since(r, self._since_shown.get(r.key)) for r in self.table.rows]
+            self.model.show(self.alerts.marked(rows))
+            self._show_focus()
+
+    def _ask(self, silence: bool) -> None:
+        row = self.selected() or (self.table.rows[0] if self.table and self.table.rows else None)
+        if row is not None:
+            self.alerts.ask(self, row, silence)
 
     # -- selection -----------------------------------------------------------------------------
 
@@ -235,12 +261,15 @@ class ProblemsView(QWidget):
         if row is not None:
             row = _with_since(row, self._since_shown.get(row.key))
         lines = focus_text(row).split("\n")
+        if row is not None and (mark := self.alerts.marks(row.key, row.item.text())):  # type: ignore[arg-type]
+            lines.insert(1, mark)
         html = f"<div style='font-size:19px; font-weight:700'>{escape(lines[0])}</div>" + "".join(
             f"<div style='margin-top:4px'>{escape(line)}</div>" for line in lines[1:]
         )
         level = "ok" if row is None else ("critical" if row.level == "failed" else "warning")
         self._set_focus(html, level)
-        self.show_button.setEnabled(row is not None)
+        for button in (self.show_button, self.ack_button, self.silence_button):
+            button.setEnabled(row is not None)
 
     def _set_focus(self, html: str, level: str) -> None:
         self.focus.setText(html)
@@ -256,6 +285,7 @@ class ProblemsView(QWidget):
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        await self.alerts.aclose()
 
 
 def _with_since(row: ProblemRow, since: str | None) -> ProblemRow:

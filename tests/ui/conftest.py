@@ -13,6 +13,7 @@ import qasync
 from PySide6.QtWidgets import QApplication
 
 from hybridview.config import AUDIT_LOG_ENV
+from hybridview.service.alert_store import ALERTS_ENV
 from hybridview.ui.app import GUI_SWITCH_INTERVAL_SECONDS
 from hybridview.ui.icons import style_sheet
 
@@ -62,4 +63,12 @@ def audit_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every window writes its audit log (and its running-action locks) under the test's own directory."""
     path = tmp_path / "audit" / "audit.jsonl"
     monkeypatch.setenv(AUDIT_LOG_ENV, str(path))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def alerts_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Acknowledgements, silences and the alert history under the test's own directory."""
+    path = tmp_path / "alerts" / "alerts.json"
+    monkeypatch.setenv(ALERTS_ENV, str(path))
     return path
