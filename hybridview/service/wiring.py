@@ -9,6 +9,8 @@ from hybridview.backends.base import OpenStackBackend, VCenterBackend
 from hybridview.config import Config
 from hybridview.core.model import Storage, StorageRules
 from hybridview.core.identity import ClusterSelector
+from hybridview.core.alerting import Policy
+from hybridview.service.alert_store import policy_of
 from hybridview.sim import SimEstate, SimSize
 from hybridview.sim.backends import demo_backends
 
@@ -23,6 +25,7 @@ class Endpoints:
     storage_rules: StorageRules = field(default_factory=dict)  # per cloud, from the config
     read_only: bool = False
     action_concurrency: int = 3
+    alert_policy: Policy = field(default_factory=Policy)  # when a problem alerts, from the config
 
 
 # What a demo operator declared: the failing hosts' local disks, the rest of one cloud on shared storage;
@@ -55,4 +58,5 @@ def configured_endpoints(config: Config) -> Endpoints:
         storage_rules={c.name: c.instance_storage for c in config.clouds if c.instance_storage},
         read_only=config.read_only,
         action_concurrency=config.action_concurrency,
+        alert_policy=policy_of(config),
     )

@@ -99,7 +99,7 @@ class ProblemsView(QWidget):
         self.show_button = QPushButton("Show in Estate ▸")
         self.show_button.setToolTip("Select this problem's item in the Nova or vCenter tree (Enter, double-click)")
         self.show_button.clicked.connect(self.show_in_estate)
-        self.alerts = AlertDesk(window, self.clock)
+        self.alerts = AlertDesk(window, self.clock, self.controller.endpoints.alert_policy)
         self.alerts.changed.connect(self._remark)
         self.ack_button = QPushButton("Acknowledge…")
         self.ack_button.setToolTip("Acknowledge the selected problem at its severity: quiet unless it worsens")
