@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from hybridview.views.presentation import NOVA_COLUMNS
 from hybridview.views.problems_rows import PROBLEM_COLUMNS, ProblemRow
 from hybridview.views.rows import Row
 from hybridview.views.timeline_rows import TIMELINE_COLUMNS, TimelineRow
+from tests.unit.test_cli_status import run_cli
 
 NOW = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
 
@@ -113,14 +112,7 @@ def test_the_file_is_written_whole_in_utf_8(tmp_path: Path) -> None:
 
 def test_cli_timeline_csv_on_the_demo(tmp_path: Path) -> None:
     env = {"HYBRIDVIEW_HISTORY": str(tmp_path / "h.jsonl"), "HYBRIDVIEW_AUDIT_LOG": str(tmp_path / "a.jsonl")}
-    done = subprocess.run(
-        [sys.executable, "-m", "hybridview.cli", "timeline", "--scenario", "kvm-host-down", "--csv"],
-        capture_output=True,
-        text=True,
-        env={**env, "PATH": "/usr/bin:/bin"},
-        timeout=120,
-        check=False,
-    )
+    done = run_cli("timeline", "--scenario", "kvm-host-down", "--csv", env=env)
     assert done.returncode == 0, done.stderr
     lines = _read(done.stdout)
     assert lines[0] == list(EVENT_COLUMNS) and len(lines) > 1

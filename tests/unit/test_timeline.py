@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +24,7 @@ from hybridview.core.timeline import Layer, Level, TimelineEvent, timeline
 from hybridview.core.view import EstateView
 from hybridview.service.history import HISTORY_ENV, History, history_path
 from tests.unit.factories import T0, cloud, esxi, instance, kvm_node, ok, service, stale, vcenter, view_of
+from tests.unit.test_cli_status import run_cli
 
 HEARTBEAT = T0 - timedelta(minutes=4)
 
@@ -249,14 +248,7 @@ def test_instance_action_payload() -> None:
 
 def test_cli_timeline_on_the_demo(tmp_path: Path) -> None:
     env = {"HYBRIDVIEW_HISTORY": str(tmp_path / "h.jsonl"), "HYBRIDVIEW_AUDIT_LOG": str(tmp_path / "a.jsonl")}
-    done = subprocess.run(
-        [sys.executable, "-m", "hybridview.cli", "timeline", "--scenario", "evacuation-in-progress", "--json"],
-        capture_output=True,
-        text=True,
-        env={**env, "PATH": "/usr/bin:/bin"},
-        timeout=120,
-        check=False,
-    )
+    done = run_cli("timeline", "--scenario", "evacuation-in-progress", "--json", env=env)
     assert done.returncode == 0, done.stderr
     items = [json.loads(line) for line in done.stdout.splitlines()]
     assert items and set(items[0]) >= {"time", "layer", "object", "kind", "text", "source"}
