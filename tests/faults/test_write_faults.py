@@ -18,7 +18,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -249,27 +249,22 @@ def test_write_fault(
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    caplog.set_level(logging.WARNING)
     observed = WriteObserved()
-    started = time.monotonic()
-    expected = False
-    try:
-        try:
-            with write_site.site.proxy() as proxy:
-                asyncio.run(run_write_row(write_site, row, proxy, tmp_path, observed))
-        finally:
-            if row.act.moves_server:
-                write_site.finish(row)
-            elif not row.act.needs_server:
-                write_site.restore()
-            SECONDS[row.id], GAPS[row.id] = time.monotonic() - started, observed.worst_gap
-        check(row, observed)
-        tracebacks = [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
-        assert not tracebacks, [caplog.text]
-        assert capfd.readouterr().err == ""
-        expected = True
-    finally:
-        OUTCOMES[row.id] = outcome(row, observed, expected)
+
+    def run() -> None:
+        with write_site.site.proxy() as proxy:
+            asyncio.run(run_write_row(write_site, row, proxy, tmp_path, observed))
+
+    def put_back() -> None:
+        if row.act.moves_server:
+            write_site.finish(row)
+        elif not row.act.needs_server:
+            write_site.restore()
+
+    record_row(
+        row.id, observed, (caplog, capfd), run, put_back, lambda: check(row, observed),
+        lambda expected: outcome(row, observed, expected),
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("row", _params(VCENTER_ROWS, pytest.mark.vcsim_peer))
@@ -280,25 +275,51 @@ def test_vcenter_write_fault(
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    caplog.set_level(logging.WARNING)
     observed = WriteObserved()
-    started = time.monotonic()
-    expected = False
     site = vcenter_write_site
-    try:
-        try:
-            with site.site.proxy() as proxy:
-                asyncio.run(run_vcenter_row(site, row, proxy, tmp_path, observed))
-        finally:
-            SECONDS[row.id], GAPS[row.id] = time.monotonic() - started, observed.worst_gap
+
+    def run() -> None:
+        with site.site.proxy() as proxy:
+            asyncio.run(run_vcenter_row(site, row, proxy, tmp_path, observed))
+
+    def verify() -> None:
         observed.copies = site.copies(row)
         check(row, observed)
+
+    record_row(
+        row.id, observed, (caplog, capfd), run, lambda: None, verify, lambda expected: outcome(row, observed, expected)
+    )
+
+
+def record_row(
+    row_id: str,
+    observed: WriteObserved,
+    logs: tuple[pytest.LogCaptureFixture, pytest.CaptureFixture[str]],
+    run: Callable[[], None],
+    put_back: Callable[[], None],
+    verify: Callable[[], None],
+    outcome_of: Callable[[bool], WriteOutcome],
+) -> None:
+    """One row, the same way for every write row: run it, always put the peer back and note its time and
+    worst loop gap, verify it, with no traceback logged and nothing on stderr; its table line is kept
+    whatever happened."""
+    caplog, capfd = logs
+    caplog.set_level(logging.WARNING)
+    started = time.monotonic()
+    expected = False
+    try:
+        try:
+            run()
+        finally:
+            put_back()
+            SECONDS[row_id], GAPS[row_id] = time.monotonic() - started, observed.worst_gap
+        verify()
         tracebacks = [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
         assert not tracebacks, [caplog.text]
         assert capfd.readouterr().err == ""
         expected = True
     finally:
-        OUTCOMES[row.id] = outcome(row, observed, expected)
+        OUTCOMES[row_id] = outcome_of(expected)
 
 
 # -- one row ----------------------------------------------------------------------------------

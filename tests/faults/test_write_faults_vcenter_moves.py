@@ -13,7 +13,6 @@ no traceback, an event loop that never stalled; where the answer was lost, the f
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import threading
 import time
@@ -40,9 +39,6 @@ from tests.faults.proxy import FaultProxy
 from tests.faults.sites import Authorities, VcenterSite
 from tests.faults.table import WriteOutcome
 from tests.faults.test_write_faults import (
-    GAPS,
-    OUTCOMES,
-    SECONDS,
     TRACKING,
     Problems,
     Seen,
@@ -56,6 +52,7 @@ from tests.faults.test_write_faults import (
     check_audit,
     check_writes,
     counts,
+    record_row,
 )
 from tests.faults.test_write_faults import test_nothing_is_left_running as _nothing_left_running
 from tests.faults.test_write_faults import check_write_table
@@ -101,26 +98,21 @@ def test_vcenter_move_write_fault(
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    caplog.set_level(logging.WARNING)
     observed = MoveObserved()
-    started = time.monotonic()
-    expected = False
-    try:
-        try:
-            with moves_site.site.proxy() as proxy:
-                asyncio.run(run_move_row(moves_site, row, proxy, tmp_path, observed))
-        finally:
-            SECONDS[row.id], GAPS[row.id] = time.monotonic() - started, observed.worst_gap
-            if observed.step is not None:
-                observed.took_effect = took_effect(row, moves_site, observed.step)
-                clean_up(row, moves_site, observed.step)
-        check(row, observed)
-        tracebacks = [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
-        assert not tracebacks, [caplog.text]
-        assert capfd.readouterr().err == ""
-        expected = True
-    finally:
-        OUTCOMES[row.id] = outcome(row, observed, expected)
+
+    def run() -> None:
+        with moves_site.site.proxy() as proxy:
+            asyncio.run(run_move_row(moves_site, row, proxy, tmp_path, observed))
+
+    def put_back() -> None:
+        if observed.step is not None:
+            observed.took_effect = took_effect(row, moves_site, observed.step)
+            clean_up(row, moves_site, observed.step)
+
+    record_row(
+        row.id, observed, (caplog, capfd), run, put_back, lambda: check(row, observed),
+        lambda expected: outcome(row, observed, expected),
+    )  # fmt: skip
 
 
 # -- one row ----------------------------------------------------------------------------------
