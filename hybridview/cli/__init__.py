@@ -1,5 +1,5 @@
 """The command line: the window by default, and headless commands over the same service."""
 
-from hybridview.cli.main import main
+from hybridview.cli.main import entry, main
 
-__all__ = ["main"]
+__all__ = ["entry", "main"]

@@ -1,5 +1,3 @@
-import sys
+from hybridview.cli.main import entry
 
-from hybridview.cli.main import main
-
-sys.exit(main())
+entry()

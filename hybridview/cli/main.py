@@ -11,7 +11,7 @@ import math
 import sys
 import time
 from collections.abc import Coroutine, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from hybridview import config as config_mod
 from hybridview.cli import act, audit, moves
@@ -132,13 +132,17 @@ def _run_headless(job: Coroutine[Any, Any, int]) -> int:
         return EXIT_UNKNOWN
 
 
-def _exit_now_if_calls_are_stuck(code: int) -> int:
-    """A call stuck on a silent endpoint would hold the interpreter's exit until its socket times out."""
-    if abandoned_workers():
+def entry() -> NoReturn:
+    """The process entry: ``main``, then an exit that does not wait for calls stuck on a silent endpoint.
+
+    Only a process of its own may end this way; ``main`` called in-process (tests, embedding) just returns.
+    """
+    code = main()
+    if abandoned_workers():  # interpreter exit would wait for their sockets to time out
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
-    return code
+    sys.exit(code)
 
 
 def _endpoints(args: argparse.Namespace) -> tuple[Endpoints, str | None]:
@@ -186,24 +190,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hybridview.cli.status import run_status
 
         deadline = started + args.timeout
-        return _exit_now_if_calls_are_stuck(_run_headless(run_status(args, endpoints, deadline)))
+        return _run_headless(run_status(args, endpoints, deadline))
     if args.command == "timeline":
         job = timeline_cli.run_timeline(args, endpoints, started, sys.stdout)
-        return _exit_now_if_calls_are_stuck(_run_headless(job))
+        return _run_headless(job)
     if args.command in WRITE_COMMANDS:
-        return _exit_now_if_calls_are_stuck(_run_headless(act.run_write(args, endpoints, WRITE_PLANNERS)))
+        return _run_headless(act.run_write(args, endpoints, WRITE_PLANNERS))
     if args.command == "options":
-        return _exit_now_if_calls_are_stuck(_run_headless(moves.run_options(args, endpoints)))
+        return _run_headless(moves.run_options(args, endpoints))
     if args.command == "watch":
         from hybridview.cli.watch import run_watch
 
-        return _exit_now_if_calls_are_stuck(_run_headless(run_watch(args, endpoints, sys.stdout)))
+        return _run_headless(run_watch(args, endpoints, sys.stdout))
     from hybridview.cli.gui import run_gui, run_screenshot
 
     if args.command == "screenshot":
-        return _exit_now_if_calls_are_stuck(run_screenshot(endpoints, args.out, args.size, args.wall, args.theme))
-    return _exit_now_if_calls_are_stuck(run_gui(endpoints, fallback_note, args.wall, args.theme))
+        return run_screenshot(endpoints, args.out, args.size, args.wall, args.theme)
+    return run_gui(endpoints, fallback_note, args.wall, args.theme)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

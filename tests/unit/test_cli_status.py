@@ -185,3 +185,23 @@ def test_a_bad_timeout_is_argparses_one_line_error(bad: str, capsys: pytest.Capt
     error = capsys.readouterr().err.splitlines()[-1]
     assert error.startswith("hybridview status: error: argument --timeout: ")
     assert "seconds" in error
+
+
+def test_main_in_process_returns_even_with_a_stuck_worker_alive(capsys: pytest.CaptureFixture[str]) -> None:
+    """Only the process entry may end the process early; ``main`` in a test or an embedding returns its code."""
+    import threading
+
+    from hybridview.cli import main
+    from hybridview.service.workers import THREAD_PREFIX, abandoned_workers
+
+    release = threading.Event()
+    stuck = threading.Thread(target=release.wait, name=f"{THREAD_PREFIX}stuck-in-test", daemon=True)
+    stuck.start()
+    try:
+        assert abandoned_workers() >= 1
+        code = main(["status", "--demo", "--scenario", "healthy", "--json"])
+    finally:
+        release.set()
+        stuck.join()
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["health"] == "ok"
