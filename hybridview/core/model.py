@@ -154,6 +154,50 @@ class InstanceAction:
 
 
 @dataclass(frozen=True, slots=True)
+class ResourceUse:
+    """One resource class of one Placement provider: its inventory and its usage."""
+
+    resource_class: str  # VCPU | MEMORY_MB | DISK_GB | ...
+    total: int
+    reserved: int
+    allocation_ratio: float
+    used: int
+
+    @property
+    def capacity(self) -> float:
+        """What Placement lets the scheduler allocate: (total - reserved) x allocation ratio."""
+        return (self.total - self.reserved) * self.allocation_ratio
+
+    @property
+    def free(self) -> float:
+        return self.capacity - self.used
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementProvider:
+    """A compute node's root resource provider in Placement (its name is the node's hypervisor_hostname)."""
+
+    cloud: str
+    uuid: str
+    name: str
+    resources: tuple[ResourceUse, ...] = ()
+
+    def use(self, resource_class: str) -> ResourceUse | None:
+        return next((r for r in self.resources if r.resource_class == resource_class), None)
+
+
+@dataclass(frozen=True, slots=True)
+class HostAggregate:
+    """A Nova host aggregate (``os-aggregates``); with an availability zone it also defines that zone."""
+
+    cloud: str
+    id: str
+    name: str
+    availability_zone: str | None
+    hosts: tuple[str, ...]  # compute service host names
+
+
+@dataclass(frozen=True, slots=True)
 class OpenStackSnapshot:
     cloud: str
     taken_at: datetime
@@ -166,6 +210,11 @@ class OpenStackSnapshot:
     write_microversion: str | None = None
     # of a bounded set of instances only: those that changed recently or sit on a failed host
     instance_actions: tuple[InstanceAction, ...] = ()
+    # capacity for headroom: Placement's providers and Nova's aggregates; a failed read leaves them
+    # empty and says why in capacity_error, without failing the rest of the snapshot
+    providers: tuple[PlacementProvider, ...] = ()
+    aggregates: tuple[HostAggregate, ...] = ()
+    capacity_error: str | None = None
 
     @property
     def ref(self) -> EndpointRef:
@@ -182,6 +231,12 @@ class Cluster:
     admission_control: bool | None = None
     datacenter: str | None = None
     drs_behavior: str | None = None  # fullyAutomated | partiallyAutomated | manual (configurationEx.drsConfig)
+    # vSphere HA admission control (configurationEx.dasConfig.admissionControlPolicy), when it is enabled:
+    # "failover-level" (hosts tolerated), "percentage" (CPU/memory kept free) or "failover-hosts" (dedicated)
+    admission_policy: str | None = None
+    admission_failover_hosts: int | None = None  # failover-level: host failures tolerated; failover-hosts: how many
+    admission_cpu_percent: int | None = None  # percentage: CPU kept for failover
+    admission_memory_percent: int | None = None  # percentage: memory kept for failover
 
     @property
     def ref(self) -> ClusterRef:
@@ -226,6 +281,10 @@ class VirtualMachine:
     memory_mb: int | None = None
     vmx_path: str | None = None  # config.files.vmPathName: "[datastore] dir/name.vmx"
     connection_state: str | None = None  # runtime.connectionState: connected | disconnected | orphaned | …
+    memory_reservation_mb: int | None = None  # config.memoryAllocation.reservation
+    cpu_reservation_mhz: int | None = None  # config.cpuAllocation.reservation
+    memory_used_mb: int | None = None  # summary.quickStats.hostMemoryUsage
+    cpu_used_mhz: int | None = None  # summary.quickStats.overallCpuUsage
 
     @property
     def ref(self) -> VmRef:
