@@ -30,6 +30,7 @@ MAX_MICROVERSION = {
     "servers": "2.100",
     "migrations": "2.80",
     "instance-actions": "2.84",  # 2.58 paging and updated_at, 2.62 event hosts, 2.84 event details
+    "aggregates": "2.41",  # 2.41 adds the uuid; the fields we map are the same from 2.1
     WRITES: WRITE_MICROVERSION_CAP,
 }
 
@@ -44,12 +45,31 @@ def connect_from_clouds_yaml(
     an explicit ``clouds_yaml:``. The two file variables are honoured here instead; OS_CLOUD is the CLI's
     (``hybridview.cli.endpoints``) to decide.
     """
-    clouds_files, secure_files = search_paths(config_files)
-    config = openstack.config.OpenStackConfig(config_files=clouds_files, secure_files=secure_files, load_envvars=False)
+    config = _loaded(config_files)
     if cloud not in config.cloud_config["clouds"]:
         raise BackendError(cloud, _not_found(cloud, config, config_files))
     region = config.get_one(cloud=cloud, api_timeout=api_timeout)
     return openstack.connection.Connection(config=region)
+
+
+def cloud_names(config_files: Sequence[str] | None) -> tuple[str, ...]:
+    """The clouds of the clouds.yaml ``connect_from_clouds_yaml`` would read, sorted; () when none is found.
+
+    An explicit file that does not load raises BackendError (the SDK would skip it with a log line).
+    """
+    config = _loaded(config_files)
+    if config.config_filename is None:  # the SDK then makes up a cloud named "defaults"
+        if config_files:
+            found = any(Path(f).exists() for f in config_files)
+            problem = "is not valid YAML or cannot be read" if found else "does not exist"
+            raise BackendError("clouds.yaml", f"clouds.yaml {', '.join(config_files)} {problem}")
+        return ()
+    return tuple(sorted(config.cloud_config["clouds"]))
+
+
+def _loaded(config_files: Sequence[str] | None) -> openstack.config.OpenStackConfig:
+    clouds_files, secure_files = search_paths(config_files)
+    return openstack.config.OpenStackConfig(config_files=clouds_files, secure_files=secure_files, load_envvars=False)
 
 
 def search_paths(explicit: Sequence[str] | None) -> tuple[list[str], list[str]]:

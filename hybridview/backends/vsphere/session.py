@@ -19,6 +19,7 @@ from pyVmomi.SoapAdapter import SoapStubAdapter
 
 from hybridview.backends.base import BackendError
 from hybridview.backends.vsphere.convert import MANAGED_TYPES
+from hybridview.backends.vsphere.passwords import SERVICE, stored_password
 from hybridview.config import VCenterConfig
 
 log = logging.getLogger(__name__)
@@ -32,14 +33,12 @@ def password_for(config: VCenterConfig) -> str:
         if not value:
             raise BackendError(config.name, f"environment variable {config.password_env} is not set")
         return value
-    import keyring
-
-    value = keyring.get_password("hybridview", config.name)
+    value = stored_password(config.name)
     if not value:
         raise BackendError(
-            config.name, f"no password in the system keyring for service 'hybridview', user {config.name!r}"
+            config.name, f"no password in the system keyring for service {SERVICE!r}, user {config.name!r}"
         )
-    return str(value)
+    return value
 
 
 class ThumbprintMismatch(ssl.SSLError):
