@@ -14,6 +14,9 @@ returns the history events of that step; an event with ``notify`` set is a deskt
   it alerts again and the acknowledgement is dropped, as is one whose problem cleared.
 - A silence is for an item (all its problems): events are kept in the history but never notify.
 - Acknowledgements and silences expire (``until``); their expiry is an event.
+- An operator may lift one before then (``unacknowledge``, ``unsilence``): an event naming who and
+  when. It is then as if it had expired: a problem still bad needs attention again at once (it is not
+  notified a second time for a state already alerted), and its next change alerts as usual.
 """
 
 from __future__ import annotations
@@ -165,15 +168,30 @@ class AlertMachine:
         title = observed.title if observed else (track.title if track else "")
         return AlertEvent(EventKind.ACKED, key, now, title, severity, who=who, comment=comment, until=ack.until)
 
-    def silence(self, item: str, who: str, comment: str, now: datetime, duration: timedelta) -> AlertEvent:
+    def silence(
+        self, item: str, who: str, comment: str, now: datetime, duration: timedelta, title: str = ""
+    ) -> AlertEvent:
         silence = Silence(item, who, now, comment, now + duration)
         self.silences[item] = silence
-        return AlertEvent(EventKind.SILENCED, item, now, item, who=who, comment=comment, until=silence.until)
+        return AlertEvent(EventKind.SILENCED, item, now, title or item, who=who, comment=comment, until=silence.until)
 
-    def unsilence(self, item: str, who: str, now: datetime) -> AlertEvent | None:
-        if self.silences.pop(item, None) is None:
+    def unacknowledge(self, key: str, who: str, now: datetime) -> AlertEvent | None:
+        """Lift the problem's acknowledgement now (None: it has none)."""
+        ack = self.acks.pop(key, None)
+        if ack is None:
             return None
-        return AlertEvent(EventKind.REMOVED, item, now, f"silence of {item}", who=who)
+        observed, track = self._last.get(key), self._tracks.get(key)
+        title = observed.title if observed else (track.title if track else key)
+        note = _lifted_note("acknowledged", ack.who, ack.at, ack.until)
+        return AlertEvent(EventKind.REMOVED, key, now, title, ack.severity, who=who, comment=note)
+
+    def unsilence(self, item: str, who: str, now: datetime, title: str = "") -> AlertEvent | None:
+        """Lift the item's silence now (None: it has none)."""
+        silence = self.silences.pop(item, None)
+        if silence is None:
+            return None
+        note = _lifted_note("silenced", silence.who, silence.at, silence.until)
+        return AlertEvent(EventKind.REMOVED, item, now, f"silence of {title or item}", who=who, comment=note)
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -264,3 +282,8 @@ class AlertMachine:
                 del self.silences[item]
                 events.append(AlertEvent(EventKind.EXPIRED, item, now, f"silence by {silence.who}"))
         return events
+
+
+def _lifted_note(verb: str, who: str, at: datetime, until: datetime) -> str:
+    """The history's comment on an acknowledgement or a silence lifted by hand: whose it was, for when."""
+    return f"lifted; {verb} by {who} at {at:%Y-%m-%d %H:%M}, until {until:%Y-%m-%d %H:%M}"

@@ -160,7 +160,24 @@ class AlertDesk(QObject):
         self._apply([event] if event else [], always=True)
 
     def silence(self, row: ProblemRow, who: str, comment: str, duration: timedelta) -> None:
-        self._apply([self.machine.silence(row.item.text(), who, comment, self.clock(), duration)], always=True)
+        event = self.machine.silence(row.item.text(), who, comment, self.clock(), duration, row.cells[ITEM])
+        self._apply([event], always=True)
+
+    def acknowledged(self, row: ProblemRow) -> bool:
+        return self.machine.ack_of(key_text(row.key)) is not None
+
+    def silenced(self, row: ProblemRow) -> bool:
+        return self.machine.silence_of(row.item.text()) is not None
+
+    def unacknowledge(self, row: ProblemRow, who: str | None = None) -> None:
+        """Lift the row's acknowledgement now, in the history as ``who`` (the desktop's user)."""
+        event = self.machine.unacknowledge(key_text(row.key), who or os_user(), self.clock())
+        self._apply([event] if event else [], always=True)
+
+    def lift_silence(self, row: ProblemRow, who: str | None = None) -> None:
+        """Lift the silence of the row's item now: its problems notify again."""
+        event = self.machine.unsilence(row.item.text(), who or os_user(), self.clock(), row.cells[ITEM])
+        self._apply([event] if event else [], always=True)
 
     def ask(self, parent: QWidget, row: ProblemRow, silence: bool) -> NoteDialog:
         """The dialog for an acknowledgement or a silence of ``row``; not modal to the event loop."""

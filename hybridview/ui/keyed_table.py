@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QIcon, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QIcon, QStandardItem, QStandardItemModel
+
+from hybridview.ui.theme import level_brush
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 ICON_ROLE = Qt.ItemDataRole.UserRole + 3  # the name of the icon a state cell shows
-LEVEL_COLOURS = {"failed": "#b71c1c", "done": "#1b5e20", "running": "#0d47a1", "blocked": "#6d4c00"}
 _READ_ONLY = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
 
 
@@ -24,7 +25,7 @@ class KeyedRow:
     key: Hashable
     cells: tuple[str, ...]
     tooltip: str = ""
-    level: str | None = None  # a key of LEVEL_COLOURS: the row's text colour
+    level: str | None = None  # failed, blocked, running, done: the row's text colour in the theme (theme.py)
 
 
 class KeyedTableModel(QStandardItemModel):
@@ -88,6 +89,22 @@ class KeyedTableModel(QStandardItemModel):
         if position >= 0 and self._rows[position] != row:
             self._fill(position, row)
 
+    def recolour(self) -> None:
+        """The theme changed: every row's text colour again, in one signal, never a reset."""
+        if not self._rows:
+            return
+        self.blockSignals(True)
+        try:
+            for position, row in enumerate(self._rows):
+                for column in range(self.columnCount()):
+                    cell = self.item(position, column)
+                    if cell is not None:
+                        _colour(cell, row.level)
+        finally:
+            self.blockSignals(False)
+        last = self.index(len(self._rows) - 1, self.columnCount() - 1)
+        self.dataChanged.emit(self.index(0, 0), last, [Qt.ItemDataRole.ForegroundRole])
+
     def _insert(self, first: int, run: list[KeyedRow]) -> None:
         if not run:
             return
@@ -117,8 +134,13 @@ def _set(item: QStandardItem, row: KeyedRow, column: int) -> None:
     item.setText(row.cells[column] if column < len(row.cells) else "")
     item.setData(row.key, KEY_ROLE)
     item.setToolTip(row.tooltip)
-    colour = LEVEL_COLOURS.get(row.level or "")
-    item.setForeground(QBrush(QColor(colour)) if colour else QBrush())
+    _colour(item, row.level)
+
+
+def _colour(item: QStandardItem, level: str | None) -> None:
+    """The level's text colour in the applied theme, or none: the palette's text."""
+    brush = level_brush(level)
+    item.setData(brush, Qt.ItemDataRole.ForegroundRole)  # None clears it
 
 
 class IconRow(Protocol):

@@ -5,7 +5,8 @@ what is wrong is what the eye needs first and in full width, and the trees (a th
 large estate) keep their height for the one item being looked into. Above the table: the header
 counts, and the selected problem (the worst until one is chosen) with its advice in full, in
 large type. Selecting a row selects its item in the trees; Enter, a double-click or "Show in
-Estate" goes there.
+Estate" goes there. Beside it: acknowledge or silence the selected problem, or lift its
+acknowledgement or silence now (the row's context menu offers the same).
 
 The rows are built in the monitor's workers on each publication (and when one of this window's
 writes fails), then spliced into a keyed table on the GUI thread; the "Since" column ticks
@@ -18,11 +19,10 @@ import asyncio
 from collections.abc import Hashable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from html import escape
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
 
 from hybridview.actions.operation import ItemStatus, Operation
 from hybridview.core.problems import ProblemId
@@ -30,7 +30,15 @@ from hybridview.service.tasks import describe_exception, spawn
 from hybridview.ui.alerts_view import AlertDesk
 from hybridview.ui.icons import icon
 from hybridview.ui.keyed_table import IconStateTable, KeyedRow
-from hybridview.ui.problems_wiring import TROUBLE, action_problems, clock_for, tab_counter, when_shown
+from hybridview.ui.problem_focus import FocusBox
+from hybridview.ui.problems_wiring import (
+    TROUBLE,
+    action_problems,
+    button_menu,
+    clock_for,
+    tab_counter,
+    when_shown,
+)
 from hybridview.ui.widgets import fit_small_table, tree_view
 from hybridview.views.presentation import Presentation
 from hybridview.views.problems_rows import (
@@ -55,13 +63,6 @@ MINIMUM_WIDTHS = {
     PROBLEM_COLUMNS.index("Affected"): 250,
     SINCE_COLUMN: 80,
 }
-STYLE = """
-QLabel#problemFocus { border: 2px solid #e57373; border-radius: 4px; padding: 10px 14px;
-    background: #fdecea; color: #5f0000; font-size: 15px; }
-QLabel#problemFocus[level="warning"] { border-color: #ffca28; background: #fff8e1; color: #4d3600; }
-QLabel#problemFocus[level="ok"] { border-color: #81c784; background: #e8f5e9; color: #1b5e20; }
-QLabel#problemCounts { font-size: 14px; font-weight: 600; color: palette(window-text); padding: 4px 2px; }
-"""
 
 
 class ProblemTableModel(IconStateTable):
@@ -92,10 +93,7 @@ class ProblemsView(QWidget):
         self.counts = QLabel("Waiting for the first refresh…")
         self.counts.setObjectName("problemCounts")
         self.counts.setWordWrap(True)  # its line must never set the window's minimum width
-        self.focus = QLabel()
-        self.focus.setObjectName("problemFocus")
-        self.focus.setWordWrap(True)
-        self.focus.setTextFormat(Qt.TextFormat.RichText)
+        self.focus = FocusBox()  # its colours and sizes: style.qss, the themes' sheets, wall.qss
         self.show_button = QPushButton("Show in Estate ▸")
         self.show_button.setToolTip("Select this problem's item in the Nova or vCenter tree (Enter, double-click)")
         self.show_button.clicked.connect(self.show_in_estate)
@@ -107,10 +105,18 @@ class ProblemsView(QWidget):
         self.silence_button = QPushButton("Silence…")
         self.silence_button.setToolTip("Silence the selected item for a while: listed, marked, never notified")
         self.silence_button.clicked.connect(lambda: self._ask(silence=True))
+        self.unack_button = QPushButton("Unacknowledge")
+        self.unack_button.setToolTip("Lift the selected problem's acknowledgement now: it needs attention again")
+        self.unack_button.clicked.connect(lambda: self._lift(silence=False))
+        self.lift_button = QPushButton("Lift silence")
+        self.lift_button.setToolTip("Lift the silence of the selected problem's item now: it notifies again")
+        self.lift_button.clicked.connect(lambda: self._lift(silence=True))
+        self.unack_button.setEnabled(False)  # until the selection has an acknowledgement or a silence
+        self.lift_button.setEnabled(False)
         self.history_button = QPushButton("Alert history")
         self.history_button.clicked.connect(lambda: self.alerts.show_history(self))
-        self.setStyleSheet(STYLE)
         self.rows: dict[Hashable, ProblemRow] = {}
+        self.menu: QMenu | None = None  # the context menu last opened
         self.table: ProblemTable | None = None
         self.builds = 0  # tables shown, for tests
         self._first_seen: dict[ProblemId, datetime] = {}
@@ -119,7 +125,7 @@ class ProblemsView(QWidget):
         self._again = False
         self._fitted = False
         self._closing = False
-        self._set_focus("Waiting for the first refresh of every endpoint…", "warning")
+        self.focus.show_lines(["Waiting for the first refresh of every endpoint…"], "warning")
         self._layout()
         fit_small_table(self.view, MINIMUM_WIDTHS)
         self._tick = QTimer(self)
@@ -128,6 +134,8 @@ class ProblemsView(QWidget):
         self._tick.start()
         self.view.selectionModel().currentRowChanged.connect(lambda current, _p: self._on_current(current))
         self.view.activated.connect(lambda _index: self.show_in_estate())
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
         self.controller.presentation_ready.connect(self._on_presentation)
         self.controller.close_first(self.aclose)
         self.desk.runner.watch(self._on_operation)
@@ -136,12 +144,17 @@ class ProblemsView(QWidget):
         tabs.setCurrentIndex(0)
         self.count_changed.connect(lambda n: tabs.setTabText(tabs.indexOf(self), f"Problems ({n})"))
 
+    def buttons(self) -> tuple[QPushButton, ...]:
+        """The buttons that act on the selected problem (the context menu offers the same)."""
+        return (self.ack_button, self.unack_button, self.silence_button, self.lift_button, self.show_button)
+
     def _layout(self) -> None:
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         head = QHBoxLayout()
         head.addWidget(self.counts, 1)
-        for button in (self.ack_button, self.silence_button, self.history_button, self.show_button):
+        acting = (self.ack_button, self.unack_button, self.silence_button, self.lift_button)
+        for button in (*acting, self.history_button, self.show_button):
             head.addWidget(button)
         layout.addLayout(head)
         layout.addWidget(self.focus)
@@ -190,7 +203,7 @@ class ProblemsView(QWidget):
 
     def _failed(self, exc: BaseException) -> None:
         text = f"✖ Could not list the problems: {describe_exception(exc)}. The list below may be out of date."
-        self._set_focus(escape(text), "critical")
+        self.focus.show_lines([text], "critical")
 
     def _show(self, table: ProblemTable) -> None:
         self.table = table
@@ -224,11 +237,20 @@ class ProblemsView(QWidget):
             self._show_focus()
 
     def _ask(self, silence: bool) -> None:
-        row = self.selected() or (self.table.rows[0] if self.table and self.table.rows else None)
+        row = self.target()
         if row is not None:
             self.alerts.ask(self, row, silence)
 
+    def _lift(self, silence: bool) -> None:
+        row = self.target()
+        if row is not None:
+            (self.alerts.lift_silence if silence else self.alerts.unacknowledge)(row)
+
     # -- selection -----------------------------------------------------------------------------
+
+    def target(self) -> ProblemRow | None:
+        """The problem the buttons act on: the selected one, else the worst (the one in the focus box)."""
+        return self.selected() or (self.table.rows[0] if self.table and self.table.rows else None)
 
     def selected(self) -> ProblemRow | None:
         index = self.view.currentIndex()
@@ -242,8 +264,12 @@ class ProblemsView(QWidget):
             self.window_.select_key(row.item)
         self._show_focus()
 
+    def _context_menu(self, at: QPoint) -> None:
+        self._show_focus()  # the buttons follow the row just right-clicked
+        self.menu = button_menu(self.view, self.buttons(), at)
+
     def show_in_estate(self) -> None:
-        row = self.selected() or (self.table.rows[0] if self.table and self.table.rows else None)
+        row = self.target()
         if row is not None:
             tabs = self.window_.tabs
             estate = next(
@@ -257,26 +283,18 @@ class ProblemsView(QWidget):
     def _show_focus(self) -> None:
         if self.table is None:
             return
-        row = self.selected() or (self.table.rows[0] if self.table.rows else None)
+        row = self.target()
         if row is not None:
             row = _with_since(row, self._since_shown.get(row.key))
         lines = focus_text(row).split("\n")
         if row is not None and (mark := self.alerts.marks(row.key, row.item.text())):  # type: ignore[arg-type]
             lines.insert(1, mark)
-        html = f"<div style='font-size:19px; font-weight:700'>{escape(lines[0])}</div>" + "".join(
-            f"<div style='margin-top:4px'>{escape(line)}</div>" for line in lines[1:]
-        )
         level = "ok" if row is None else ("critical" if row.level == "failed" else "warning")
-        self._set_focus(html, level)
+        self.focus.show_lines(lines, level)
         for button in (self.show_button, self.ack_button, self.silence_button):
             button.setEnabled(row is not None)
-
-    def _set_focus(self, html: str, level: str) -> None:
-        self.focus.setText(html)
-        if self.focus.property("level") != level:
-            self.focus.setProperty("level", level)
-            self.focus.style().unpolish(self.focus)
-            self.focus.style().polish(self.focus)
+        self.unack_button.setEnabled(row is not None and self.alerts.acknowledged(row))
+        self.lift_button.setEnabled(row is not None and self.alerts.silenced(row))
 
     async def aclose(self) -> None:
         self._closing = True

@@ -1,12 +1,14 @@
-"""What the Problems view takes from the rest of the window: its clock and this window's failed writes; and
-tab helpers that find a tab by its widget, not its index, now that the Problems tab comes first."""
+"""What the Problems view takes from the rest of the window: its clock and this window's failed writes; its
+context menu; and tab helpers that find a tab by its widget, not its index, now that the Problems tab comes first."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
-from PySide6.QtWidgets import QTabWidget, QWidget
+from PySide6.QtCore import QPoint
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QAbstractItemView, QMenu, QPushButton, QTabWidget, QWidget
 
 from hybridview.actions.operation import ItemState, ItemStatus, Operation
 from hybridview.core.actions import ActionKey
@@ -37,6 +39,24 @@ def action_problems(operations: Iterable[Operation]) -> tuple[ActionProblem, ...
         for key, (operation, item) in latest.items()
         if item.state in TROUBLE
     )
+
+
+def button_menu(view: QAbstractItemView, buttons: Sequence[QPushButton], at: QPoint) -> QMenu | None:
+    """A context menu of the buttons shown beside the view, each enabled as its button is (hidden ones,
+    as in wall mode, are left out); it clicks the button, so both do the same. None when none is shown."""
+    shown = [b for b in buttons if b.isVisibleTo(b.window())]
+    if not shown:
+        return None
+    menu = QMenu(view)
+    menu.aboutToHide.connect(menu.deleteLater)  # after its action is triggered: one menu at a time
+    for button in shown:
+        action = QAction(button.text(), menu)
+        action.setEnabled(button.isEnabled())
+        action.setToolTip(button.toolTip())
+        action.triggered.connect(button.click)
+        menu.addAction(action)
+    menu.popup(view.viewport().mapToGlobal(at))  # no nested event loop
+    return menu
 
 
 def tab_counter(tabs: QTabWidget, widget: QWidget, name: str) -> Callable[[int], None]:

@@ -1,13 +1,24 @@
-"""Themes: light (the default sheet), dark, high contrast, or the system's light/dark setting, followed live."""
+"""Themes: light (the default sheet), dark, high contrast, or the system's light/dark setting, followed live.
+
+Each theme has its row colours: the trees' roles of the application palette, and the keyed tables'
+text colour per level, chosen here once. The trees take them from the application palette (a
+palette a widget sets for itself is put back by the style sheet's repolish, e.g. entering wall
+mode); a theme applied at run time (wall mode, the system's switch) recolours the keyed tables'
+rows in place, never resetting a model.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import Enum
+from functools import cache
 from importlib import resources
+from typing import Protocol, runtime_checkable
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QAbstractProxyModel, Qt
+from PySide6.QtGui import QBrush, QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QAbstractItemView, QApplication
 
 from hybridview.ui.icons import style_sheet
 
@@ -20,37 +31,93 @@ class Theme(Enum):
 
 
 THEME_NAMES = tuple(t.value for t in Theme)
-_PALETTES: dict[Theme, dict[QPalette.ColorRole, str]] = {
+_ROLE = QPalette.ColorRole
+_PALETTES: dict[Theme, dict[QPalette.ColorRole, str]] = {  # besides the rows' roles (RowColours)
     Theme.DARK: {
-        QPalette.ColorRole.Window: "#1e2227",
-        QPalette.ColorRole.WindowText: "#e6e6e6",
-        QPalette.ColorRole.Base: "#16191d",
-        QPalette.ColorRole.AlternateBase: "#1f2329",
-        QPalette.ColorRole.Text: "#e6e6e6",
-        QPalette.ColorRole.Button: "#2a2f36",
-        QPalette.ColorRole.ButtonText: "#e6e6e6",
-        QPalette.ColorRole.Highlight: "#3d6fb6",
-        QPalette.ColorRole.HighlightedText: "#ffffff",
-        QPalette.ColorRole.ToolTipBase: "#2a2f36",
-        QPalette.ColorRole.ToolTipText: "#e6e6e6",
-        QPalette.ColorRole.PlaceholderText: "#9aa0a6",
+        _ROLE.Window: "#1e2227",
+        _ROLE.WindowText: "#e6e6e6",
+        _ROLE.Button: "#2a2f36",
+        _ROLE.ButtonText: "#e6e6e6",
+        _ROLE.ToolTipBase: "#2a2f36",
+        _ROLE.ToolTipText: "#e6e6e6",
+        _ROLE.PlaceholderText: "#9aa0a6",
     },
     Theme.HIGH_CONTRAST: {
-        QPalette.ColorRole.Window: "#000000",
-        QPalette.ColorRole.WindowText: "#ffffff",
-        QPalette.ColorRole.Base: "#000000",
-        QPalette.ColorRole.AlternateBase: "#111111",
-        QPalette.ColorRole.Text: "#ffffff",
-        QPalette.ColorRole.Button: "#000000",
-        QPalette.ColorRole.ButtonText: "#ffffff",
-        QPalette.ColorRole.Highlight: "#ffff00",
-        QPalette.ColorRole.HighlightedText: "#000000",
-        QPalette.ColorRole.ToolTipBase: "#000000",
-        QPalette.ColorRole.ToolTipText: "#ffffff",
-        QPalette.ColorRole.PlaceholderText: "#d0d0d0",
+        _ROLE.Window: "#000000",
+        _ROLE.WindowText: "#ffffff",
+        _ROLE.Button: "#000000",
+        _ROLE.ButtonText: "#ffffff",
+        _ROLE.ToolTipBase: "#000000",
+        _ROLE.ToolTipText: "#ffffff",
+        _ROLE.PlaceholderText: "#d0d0d0",
     },
 }
 _SHEETS = {Theme.DARK: "dark.qss", Theme.HIGH_CONTRAST: "high-contrast.qss"}
+_DISABLED_TEXT = {Theme.DARK: "#7d848c", Theme.HIGH_CONTRAST: "#9a9a9a"}  # a disabled button must look it
+_TEXT_ROLES = (_ROLE.WindowText, _ROLE.Text, _ROLE.ButtonText)
+
+
+@dataclass(frozen=True, slots=True)
+class RowColours:
+    """A theme's rows: every text is at least 4.5:1 against both row backgrounds (WCAG AA).
+
+    The colour only supports the state: every row also says it with an icon and a word.
+    """
+
+    base: str
+    alternate: str  # every other row
+    text: str  # a row with no level (OK, STALE, info)
+    highlight: str  # the selected row: its text is ``highlighted_text``, whatever its level
+    highlighted_text: str
+    levels: Mapping[str, str]  # a KeyedRow level (failed, blocked, running, done) -> its text colour
+
+    def roles(self) -> dict[QPalette.ColorRole, str]:
+        return {_ROLE.Base: self.base, _ROLE.AlternateBase: self.alternate, _ROLE.Text: self.text,
+                _ROLE.Highlight: self.highlight, _ROLE.HighlightedText: self.highlighted_text}  # fmt: skip
+
+
+# A palette, not the style sheet: a style-sheet rule on an item view makes Qt draw every cell
+# through the style-sheet engine, several times slower per paint.
+ROW_COLOURS = {
+    Theme.LIGHT: RowColours(
+        "#ffffff", "#f7f9fb", "#101418", "#cfe3ff", "#101418",
+        {"failed": "#b71c1c", "blocked": "#6d4c00", "running": "#0d47a1", "done": "#1b5e20"},
+    ),
+    Theme.DARK: RowColours(
+        "#16191d", "#1f2329", "#e6e6e6", "#3d6fb6", "#ffffff",
+        {"failed": "#ff8a80", "blocked": "#ffd54f", "running": "#90caf9", "done": "#81c784"},
+    ),
+    Theme.HIGH_CONTRAST: RowColours(
+        "#000000", "#111111", "#ffffff", "#ffff00", "#000000",
+        {"failed": "#ff9e9e", "blocked": "#ffe066", "running": "#8fd3ff", "done": "#8dff8d"},
+    ),
+}  # fmt: skip
+
+
+@runtime_checkable
+class Recolouring(Protocol):
+    """A model whose cells carry level colours: it sets them again from ``row_colours()``."""
+
+    def recolour(self) -> None: ...
+
+
+def row_colours() -> RowColours:
+    """The applied theme's row colours (light before any theme is applied)."""
+    return ROW_COLOURS[_manager[0].applied if _manager else Theme.LIGHT]
+
+
+def level_brush(level: str | None) -> QBrush | None:
+    """A keyed row's text brush: its level's colour in the applied theme; None: the palette's text.
+
+    (None, not an empty QBrush: Qt paints a cell whose foreground is an empty brush in black.)
+    """
+    colour = row_colours().levels.get(level or "")
+    return _brush(colour) if colour else None
+
+
+@cache
+def _brush(colour: str) -> QBrush:
+    return QBrush(QColor(colour))
 
 
 def _sheet(name: str) -> str:
@@ -76,21 +143,37 @@ class ThemeManager:
     def apply(self, choice: Theme | str) -> Theme:
         self.choice = Theme(choice)
         resolved = system_theme() if self.choice is Theme.SYSTEM else self.choice
-        if resolved is Theme.LIGHT:
-            self._app.setPalette(self._light_palette)
-            self._app.setStyleSheet(style_sheet())
-        else:
-            palette = QPalette(self._light_palette)
-            for role, colour in _PALETTES[resolved].items():
-                palette.setColor(role, QColor(colour))
-            self._app.setPalette(palette)
-            self._app.setStyleSheet(style_sheet() + "\n" + _sheet(_SHEETS[resolved]))
-        self.applied = resolved
+        palette = QPalette(self._light_palette)
+        for role, colour in (_PALETTES.get(resolved, {}) | ROW_COLOURS[resolved].roles()).items():
+            palette.setColor(role, QColor(colour))
+        disabled, dimmed = QPalette.ColorGroup.Disabled, _DISABLED_TEXT.get(resolved)
+        for role in _TEXT_ROLES:  # setColor set every group: give the disabled one its own again
+            palette.setColor(disabled, role, QColor(dimmed) if dimmed else self._light_palette.color(disabled, role))
+        self._app.setPalette(palette)
+        sheet = _SHEETS.get(resolved)
+        self._app.setStyleSheet(style_sheet() + ("\n" + _sheet(sheet) if sheet else ""))
+        changed, self.applied = resolved is not self.applied, resolved
+        if changed:
+            recolour_rows(self._app)
         return resolved
 
     def _follow(self) -> None:
         if self.choice is Theme.SYSTEM:
             self.apply(Theme.SYSTEM)
+
+
+def recolour_rows(app: QApplication) -> None:
+    """Each model shown in a view that carries level colours sets them again (once each)."""
+    models: dict[int, Recolouring] = {}
+    for widget in app.allWidgets():
+        if isinstance(widget, QAbstractItemView):
+            source = widget.model()
+            while isinstance(source, QAbstractProxyModel):
+                source = source.sourceModel()
+            if isinstance(source, Recolouring):
+                models[id(source)] = source
+    for recolouring in models.values():
+        recolouring.recolour()
 
 
 _manager: list[ThemeManager] = []

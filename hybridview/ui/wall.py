@@ -8,9 +8,9 @@ from datetime import datetime
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QBoxLayout, QLabel, QPushButton
+from PySide6.QtWidgets import QAbstractItemView, QBoxLayout, QLabel, QPushButton
 
 from hybridview.ui.theme import Theme, themes
 from hybridview.views.presentation import Presentation
@@ -20,10 +20,7 @@ if TYPE_CHECKING:
 
 STALE_AFTER_INTERVALS = 3  # no publication for this many refresh intervals: the data is stale
 CHECK_MS = 1000
-PROBLEMS_WALL_STYLE = """
-QLabel#problemFocus { font-size: 26px; font-weight: 700; padding: 14px 18px; }
-QLabel#problemCounts { font-size: 32px; font-weight: 800; color: #f0f0f0; }
-"""
+WALL_ICON_PX = 26  # the state icons beside the words in the tables, to match the wall's type
 
 
 def _wall_sheet() -> str:
@@ -44,8 +41,9 @@ class WallMode(QObject):
         self.last_published = clock()
         self._last_wall_clock: datetime | None = None
         self._not_ok: list[str] = []
-        self._before: tuple[bool, Theme, str] | None = None
+        self._before: tuple[bool, Theme] | None = None
         self._hidden: list[QPushButton] = []  # the Problems tab's buttons: acknowledging and silencing are edits
+        self._icon_sizes: list[tuple[QAbstractItemView, QSize]] = []
         self.banner = QLabel()
         self.banner.setObjectName("wallStale")
         self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -75,18 +73,19 @@ class WallMode(QObject):
         w = self._window
         self.active = True
         desk = w.desk
-        self._before = (desk.read_only, themes().choice, w.problems.styleSheet())
+        self._before = (desk.read_only, themes().choice)
         self._set_read_only(True)
         themes().apply(Theme.DARK)
-        w.setStyleSheet(_wall_sheet())
-        w.problems.setStyleSheet(self._before[2] + PROBLEMS_WALL_STYLE)
+        w.setStyleSheet(_wall_sheet())  # the Problems tab's sizes too: its headline the largest text
+        self._icon_sizes = [(v, v.iconSize()) for v in w.findChildren(QAbstractItemView)]
+        for view, _size in self._icon_sizes:
+            view.setIconSize(QSize(WALL_ICON_PX, WALL_ICON_PX))
         w.tabs.setCurrentWidget(w.problems)
         for action in self.editing_actions():
             action.setVisible(False)
         self._hidden = [b for b in w.problems.findChildren(QPushButton) if b.isVisibleTo(w.problems)]
         for button in self._hidden:
             button.setVisible(False)
-        w.problems.counts.setWordWrap(True)
         self.action.setChecked(True)
         if full_screen:
             w.showFullScreen()
@@ -97,16 +96,16 @@ class WallMode(QObject):
             return
         w = self._window
         self.active = False
-        read_only, theme, problems_style = self._before
+        read_only, theme = self._before
         self._set_read_only(read_only)
         themes().apply(theme)
         w.setStyleSheet("")
-        w.problems.setStyleSheet(problems_style)
+        for view, size in self._icon_sizes:
+            view.setIconSize(size)
         for action in self.editing_actions():
             action.setVisible(True)
         for button in self._hidden:
             button.setVisible(True)
-        w.problems.counts.setWordWrap(False)
         self.action.setChecked(False)
         if w.isFullScreen():
             w.showNormal()

@@ -5,26 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import QAbstractItemModel, QTimer
-from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTreeView, QVBoxLayout, QWidget
-
-# The trees' colours come from a palette, not the style sheet: a style-sheet rule on an item view
-# makes Qt draw every cell through the style-sheet engine, several times slower per paint.
-TREE_COLOURS = {
-    QPalette.ColorRole.Base: "#ffffff",
-    QPalette.ColorRole.AlternateBase: "#f7f9fb",
-    QPalette.ColorRole.Highlight: "#cfe3ff",
-    QPalette.ColorRole.HighlightedText: "#101418",
-}
 
 
 def tree_view(model: QAbstractItemModel, *, flat: bool = False) -> QTreeView:
     view = QTreeView()
-    view.setModel(model)
-    palette = view.palette()
-    for role, colour in TREE_COLOURS.items():
-        palette.setColor(role, QColor(colour))
-    view.setPalette(palette)
+    view.setModel(model)  # its colours: the theme's rows in the application palette (theme.py), no style sheet
     view.setUniformRowHeights(True)
     view.setAlternatingRowColors(True)
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

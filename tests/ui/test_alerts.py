@@ -4,25 +4,29 @@ its row, kept across a restart), re-raised when it gets worse; a problem cleared
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from hybridview.core.alerting import EventKind, Policy
 from hybridview.core.health import Severity
 from hybridview.core.identity import HostRef
 from hybridview.core.problems import ProblemKind
-from hybridview.ui import tray
+from hybridview.ui import alerts_view, tray
 from hybridview.ui.alerts_view import key_text
 from hybridview.ui.problems_view import ProblemsView
 from hybridview.ui.tray import Notification
+from hybridview.service.wiring import Endpoints
 from hybridview.views.problems_rows import PROBLEM_COLUMNS
+from tests.peers.vcsim.fixture import VcsimPeer
 from tests.ui.harness import WindowHarness, fast_demo, window_over
+from tests.vcenters import VCSIM_PASSWORD, VCSIM_USER, vcsim_backend
 
 pytestmark = pytest.mark.ui
-WHAT = PROBLEM_COLUMNS.index("What")
+WHAT, ITEM = PROBLEM_COLUMNS.index("What"), PROBLEM_COLUMNS.index("Item")
 QUICK = Policy(hold_seconds=0, hold_refreshes=1)
 
 
@@ -155,3 +159,98 @@ def test_a_flapping_host_alerts_once_as_flapping_and_its_row_says_so(
         kinds = [n.kind for n in sent if n.key == key_text(pid)]
         assert kinds == ["raised", "cleared", "flapping"], "once as flapping, not on each change"
         assert "⇅ FLAPPING" in shown(h.window.problems, pid)
+
+
+def test_an_acknowledgement_and_a_silence_are_lifted_by_hand_and_the_problem_alerts_again(
+    qloop: asyncio.AbstractEventLoop, sent: list[Notification], alerts_store: Path
+) -> None:
+    endpoints = fast_demo("healthy")
+    assert endpoints.demo is not None
+    host = endpoints.demo.layout.hosts[3]
+    pid = (ProblemKind.ESXI_HOST, HostRef(host.vcenter, host.moref), "")
+
+    def mine() -> list[tuple[str, Severity | None]]:
+        return [(n.kind, n.severity) for n in sent if n.key == key_text(pid)]
+
+    with window_over(qloop, endpoints) as h:
+        problems = h.window.problems
+        alerts = problems.alerts
+        alerts.machine.policy = QUICK
+        h.estate.set_host_state(host.name, "disconnected")
+        _refresh(h)
+        _select(h, pid)
+        assert not problems.unack_button.isEnabled() and not problems.lift_button.isEnabled()
+        problems.ack_button.click()
+        assert alerts.dialog is not None
+        alerts.dialog.accept()
+        assert problems.unack_button.isEnabled() and host.name not in alerts.tray.tooltip()
+
+        problems.unack_button.click()
+        assert "ACK" not in shown(problems, pid) and not problems.unack_button.isEnabled()
+        assert host.name in alerts.tray.tooltip(), "lifted: it needs attention again at once"
+        lifted = [e for e in alerts.history if e.kind is EventKind.REMOVED]
+        assert [(e.key, e.who) for e in lifted] == [(key_text(pid), alerts_view.os_user())]
+        assert lifted[0].at == alerts.history[-1].at and "acknowledged by" in lifted[0].comment
+        assert mine() == [("raised", Severity.WARNING)], "lifting notifies nothing by itself"
+
+        problems.silence_button.click()
+        assert alerts.dialog is not None
+        alerts.dialog.accept()
+        assert problems.lift_button.isEnabled() and "⊘ SILENCED" in shown(problems, pid)
+        problems.lift_button.click()
+        assert "SILENCED" not in shown(problems, pid) and not problems.lift_button.isEnabled()
+        h.estate.set_host_state(host.name, "notResponding")
+        _refresh(h)
+        assert mine() == [("raised", Severity.WARNING), ("escalated", Severity.CRITICAL)], "it alerts as usual"
+
+        dialog = alerts.show_history(problems)
+        cells = [[dialog.model.index(r, c).data() for c in range(5)] for r in range(dialog.model.rowCount())]
+        removed = [c for c in cells if c[1] == "removed"]
+        assert len(removed) == 2 and all(c[4] == alerts_view.os_user() for c in removed)
+        assert any(c[3] == f"silence of {problems.rows[pid].cells[ITEM]}" for c in removed)
+        h.run(alerts.flush())
+
+    with window_over(qloop, fast_demo("healthy")) as again:
+        kept = again.window.problems.alerts
+        assert kept.machine.ack_of(key_text(pid)) is None and kept.machine.silence_of(pid[1].text()) is None
+        assert [e.kind for e in kept.history if e.kind is EventKind.REMOVED] == [EventKind.REMOVED] * 2
+
+
+@pytest.mark.vcsim_peer
+@pytest.mark.qt_log_ignore("This plugin does not support (raise|grabbing the keyboard)")  # the menu, offscreen
+def test_on_a_real_vcenter_a_host_s_ack_and_silence_are_lifted_from_the_problems_tab_and_stay_lifted(
+    qloop: asyncio.AbstractEventLoop, sent: list[Notification]
+) -> None:
+    with VcsimPeer(clusters=1, hosts=3, vms=6, username=VCSIM_USER, password=VCSIM_PASSWORD) as peer:
+
+        def endpoints() -> Endpoints:
+            return Endpoints(openstack=[], vcenters=[vcsim_backend(peer)], refresh_seconds=3600)
+
+        host = peer.list_hosts()[1]
+        pid = (ProblemKind.ESXI_HOST, HostRef("vcsim", host["moref"]), "")
+        peer.set_host_state(host["name"], "notResponding")
+        with window_over(qloop, endpoints()) as h:
+            problems, alerts = h.window.problems, h.window.problems.alerts
+            alerts.machine.policy = QUICK
+            _refresh(h)
+            assert pid in problems.rows, list(problems.rows)
+            assert [n.kind for n in sent if n.key == key_text(pid)] == ["raised"]
+            _select(h, pid)
+            alerts.acknowledge(problems.rows[pid], "ana", "replacing the PSU", timedelta(hours=8))
+            alerts.silence(problems.rows[pid], "ana", "", timedelta(hours=1))
+            assert problems.unack_button.isEnabled() and problems.lift_button.isEnabled()
+            problems.unack_button.click()
+            problems.view.customContextMenuRequested.emit(QPoint(5, 5))  # the row's menu: Lift silence
+            assert problems.menu is not None
+            lift = next(a for a in problems.menu.actions() if a.text() == "Lift silence")
+            assert lift.isEnabled()
+            lift.trigger()
+            assert not alerts.acknowledged(problems.rows[pid]) and not alerts.silenced(problems.rows[pid])
+            assert host["name"] in alerts.tray.tooltip(), "the host needs attention again"
+            h.run(alerts.flush())
+        with window_over(qloop, endpoints()) as again:
+            kept = again.window.problems.alerts
+            assert kept.machine.acks == {} and kept.machine.silences == {}, "lifted before the restart"
+            removed = [e for e in kept.history if e.kind is EventKind.REMOVED]
+            assert [e.who for e in removed] == [alerts_view.os_user()] * 2
+            assert "acknowledged by ana" in removed[0].comment and removed[1].key == pid[1].text()

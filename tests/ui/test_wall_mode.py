@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QPalette, QTextDocument
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QWidget
 
 from hybridview.actions.desk import ActionDesk
@@ -107,3 +107,40 @@ def test_theme_switch_applies(qloop: asyncio.AbstractEventLoop, qapp: QApplicati
     assert manager.apply("system") is system_theme()
     assert manager.apply("light") is Theme.LIGHT
     assert qapp.styleSheet() == style_sheet()
+
+
+def _headline_px(label: QLabel) -> int:
+    """The pixel size the focus box's first line is laid out in (its rich text, as Qt reads it)."""
+    document = QTextDocument()
+    document.setDefaultFont(label.font())
+    document.setHtml(label.text())
+    fragment = document.begin().begin().fragment()
+    return fragment.charFormat().font().pixelSize()
+
+
+def test_the_problem_headline_is_the_largest_text_on_the_wall(
+    qloop: asyncio.AbstractEventLoop, light_after: None
+) -> None:
+    with window_on(qloop, "esxi-host-down") as h:
+        w = h.window
+        focus = w.problems.focus
+        h.wait_until(lambda: "CRITICAL" in focus.text())
+        normal = _headline_px(focus)
+        assert normal == 19 and _px(focus) < normal, "the desk: the headline a little above its body"
+        wall = wall_mode(w)
+        wall.enter(full_screen=False)
+        h.refresh()
+        headline = _headline_px(focus)
+        assert 34 <= headline <= 40, headline
+        others = {
+            f"{type(widget).__name__}#{widget.objectName()}": _px(widget)
+            for widget in w.findChildren(QWidget)
+            if widget.isVisibleTo(w) and widget is not focus and widget is not wall.banner
+        }
+        assert max(others.values()) < headline, sorted(others.items(), key=lambda kv: -kv[1])[:3]
+        assert _px(focus) >= 20 and "CRITICAL" in focus.text(), "the body stays wall-sized"
+        # DATA STALE alone is louder: when it shows, the headline may no longer be true
+        assert _px(wall.banner) > headline
+        assert w.problems.view.iconSize().height() >= 24, "the state icons grow with the words beside them"
+        wall.leave()
+        assert _headline_px(focus) == normal and w.problems.view.iconSize().height() < 24

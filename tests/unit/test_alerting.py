@@ -146,3 +146,48 @@ def test_the_config_keys_have_defaults_and_are_checked(tmp_path: Path) -> None:
     for bad in ({"alert_hold_seconds": -1}, {"alert_hold_refreshes": 0}, {"alert_flap_window_seconds": True}):
         with pytest.raises(ConfigError):
             parse(tmp_path, bad)
+
+
+def test_an_acknowledgement_lifted_by_hand_needs_attention_again_and_its_next_change_alerts() -> None:
+    m = AlertMachine(Policy(hold_seconds=0, hold_refreshes=1))
+    m.observe([WARN], at(0))
+    m.acknowledge(WARN.key, "ana", "on it", at(1), timedelta(hours=8))
+    assert m.attention() == []
+    lifted = m.unacknowledge(WARN.key, "bo", at(2))
+    assert lifted is not None and lifted.kind is EventKind.REMOVED and not lifted.notify
+    assert (lifted.who, lifted.at, lifted.severity, lifted.title) == ("bo", at(2), Severity.WARNING, WARN.title)
+    assert "acknowledged by ana" in lifted.comment
+    assert m.ack_of(WARN.key) is None
+    assert [(k, s) for k, s, _t in m.attention()] == [(WARN.key, Severity.WARNING)], "back in the tray at once"
+    assert m.observe([WARN], at(10)) == [], "a state already alerted is not notified twice"
+    assert m.unacknowledge(WARN.key, "bo", at(11)) is None, "nothing left to lift"
+
+
+def test_lifting_an_acknowledgement_before_its_hold_ripens_lets_the_problem_alert_as_usual() -> None:
+    def run(lift: bool) -> list[tuple[EventKind, Severity | None]]:
+        m = AlertMachine(Policy(hold_seconds=60, hold_refreshes=1))
+        assert m.observe([HOST], at(0)) == []  # listed, not yet alerted
+        assert m.acknowledge(HOST.key, "ana", "", at(1), timedelta(hours=1)) is not None
+        if lift:
+            m.unacknowledge(HOST.key, "ana", at(2))
+        return notified(m.observe([HOST], at(61)))
+
+    assert run(lift=False) == [], "acknowledged while pending: it never notifies"
+    assert run(lift=True) == [(EventKind.RAISED, Severity.CRITICAL)]
+
+
+def test_a_silence_lifted_by_hand_lets_the_item_notify_again() -> None:
+    def run(lift: bool) -> list[tuple[EventKind, Severity | None]]:
+        m = AlertMachine(Policy(hold_seconds=0, hold_refreshes=1))
+        m.silence(WARN.item, "bo", "maintenance", at(0), timedelta(hours=4), "kvm1")
+        assert notified(m.observe([WARN], at(1))) == []
+        if lift:
+            event = m.unsilence(WARN.item, "ana", at(2), "kvm1")
+            assert event is not None and event.kind is EventKind.REMOVED and (event.who, event.at) == ("ana", at(2))
+            assert event.title == "silence of kvm1" and "silenced by bo" in event.comment
+            assert m.silence_of(WARN.item) is None and m.unsilence(WARN.item, "ana", at(3)) is None
+            assert [s for _k, s, _t in m.attention()] == [Severity.WARNING]
+        return notified(m.observe([HOST], at(10))) + notified(m.observe([], at(20)))
+
+    assert run(lift=False) == []
+    assert run(lift=True) == [(EventKind.ESCALATED, Severity.CRITICAL), (EventKind.CLEARED, None)]
