@@ -41,6 +41,7 @@ class WallMode(QObject):
         self.last_published = clock()
         self._last_wall_clock: datetime | None = None
         self._not_ok: list[str] = []
+        self._not_yet: list[str] = []  # no first answer yet: nothing shown for them is data
         self._before: tuple[bool, Theme] | None = None
         self._hidden: list[QPushButton] = []  # the Problems tab's buttons: acknowledging and silencing are edits
         self._icon_sizes: list[tuple[QAbstractItemView, QSize]] = []
@@ -139,7 +140,9 @@ class WallMode(QObject):
     def _on_presentation(self, p: Presentation) -> None:
         self.last_published = self.clock()
         self._last_wall_clock = datetime.now().astimezone()
-        self._not_ok = [e.name for e in p.view.estate.endpoints if not e.ok]
+        endpoints = p.view.estate.endpoints
+        self._not_ok = [e.name for e in endpoints if not e.ok and e.last_attempt is not None]
+        self._not_yet = [e.name for e in endpoints if not e.ok and e.last_attempt is None]
         self.check_stale()
 
     def stale_reason(self) -> str | None:
@@ -151,6 +154,8 @@ class WallMode(QObject):
             return f"no refresh for {age:.0f} s (last {since})"
         if self._not_ok:
             return f"not answering: {', '.join(self._not_ok)}"
+        if self._not_yet:
+            return f"no first answer yet from {', '.join(self._not_yet)}"
         return None
 
     def check_stale(self) -> None:

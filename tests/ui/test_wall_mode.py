@@ -86,6 +86,8 @@ def test_data_stale_when_an_endpoint_stops_answering(qloop: asyncio.AbstractEven
     with window_on(qloop, "healthy") as h:
         wall = wall_mode(h.window)
         wall.enter(full_screen=False)
+        # the first presentation may come before a slow endpoint's first answer
+        h.wait_until(lambda: all(e.ok for e in h.presentations[-1].view.estate.endpoints))
         assert not wall.is_stale()
         h.estate.broken_endpoints.add("vc-west")
         h.refresh()
