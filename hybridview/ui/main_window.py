@@ -30,6 +30,7 @@ from hybridview.ui.audit_view import AuditView
 from hybridview.ui.bridge import MonitorBridge
 from hybridview.views.details import details_html
 from hybridview.ui.export_actions import ExportActions
+from hybridview.ui.connections_wiring import ConnectionsActions
 from hybridview.ui.icons import icon
 from hybridview.ui.move_actions import MoveActions
 from hybridview.ui.problems_view import ProblemsView
@@ -147,7 +148,7 @@ class MainWindow(QMainWindow):
         controller.busy_changed.connect(self._on_busy)
         controller.fault_changed.connect(self._on_fault)
         self.moves = MoveActions(self)  # Move… and Drain host… on the selection, after the window's own handlers
-        self.export = ExportActions(self)  # Export… on the toolbar, Ctrl+Shift+C copies the details
+        self.export, self.connections = ExportActions(self), ConnectionsActions(self)  # Export…, Connections… (Ctrl+,)
         self.about_action = add_about_action(self, self.toolbar)  # last on the toolbar, and F1
 
     # -- construction ------------------------------------------------------------------
