@@ -126,9 +126,32 @@ class VmRef(_VSphereObject):
     KIND: ClassVar[str] = "vm"
 
 
-Ref = EndpointRef | NodeRef | InstanceRef | ClusterRef | HostRef | VmRef
-_SCOPED: dict[str, type[NodeRef | InstanceRef | ClusterRef | HostRef | VmRef]] = {
-    cls.KIND: cls for cls in (NodeRef, InstanceRef, ClusterRef, HostRef, VmRef)
+@dataclass(frozen=True, slots=True, order=True)
+class AggregateRef(_Scoped):
+    """A Nova host aggregate: ``(cloud, aggregate id)``. No tree row: selecting it selects nothing."""
+
+    KIND: ClassVar[str] = "aggregate"
+
+    @property
+    def cloud(self) -> str:
+        return self.scope
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ZoneRef(_Scoped):
+    """A Nova availability zone: ``(cloud, zone name)``. No tree row: selecting it selects nothing."""
+
+    KIND: ClassVar[str] = "zone"
+
+    @property
+    def cloud(self) -> str:
+        return self.scope
+
+
+HostGroupRef = AggregateRef | ZoneRef  # a group of Nova compute hosts judged for headroom
+Ref = EndpointRef | NodeRef | InstanceRef | ClusterRef | HostRef | VmRef | AggregateRef | ZoneRef
+_SCOPED: dict[str, type[NodeRef | InstanceRef | ClusterRef | HostRef | VmRef | AggregateRef | ZoneRef]] = {
+    cls.KIND: cls for cls in (NodeRef, InstanceRef, ClusterRef, HostRef, VmRef, AggregateRef, ZoneRef)
 }
 
 

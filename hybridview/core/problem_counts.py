@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from hybridview.core.headroom import Headroom, estate_headroom
 from hybridview.core.health import Severity
 from hybridview.core.identity import InstanceRef, Ref, VmRef
 from hybridview.core.model import Instance
@@ -26,13 +27,15 @@ class Counts:
     migrations_running: int  # Nova live and cold migrations
     vmotions_running: int  # vCenter relocate/migrate tasks queued or running
     stale_endpoints: int
+    without_headroom: int = 0  # clusters, zones and aggregates whose hosts could not absorb one host's failure
 
 
 MIGRATION_TYPES = frozenset({"live-migration", "migration"})
 VMOTION_TASKS = frozenset({"VirtualMachine.relocate", "VirtualMachine.migrate"})
 
 
-def problem_counts(view: EstateView, found: Recovery | None = None) -> Counts:
+def problem_counts(view: EstateView, found: Recovery | None = None, rooms: Sequence[Headroom] | None = None) -> Counts:
+    """``found`` and ``rooms``: the view's recovery and headroom, when the caller has them already."""
     estate, health = view.estate, view.health
     nodes = [n for s in estate.openstack for n in s.nodes]
     hosts = [h for v in estate.vcenters for h in v.hosts]
@@ -62,6 +65,7 @@ def problem_counts(view: EstateView, found: Recovery | None = None) -> Counts:
             if t.description_id in VMOTION_TASKS and t.state in ("queued", "running")
         ),
         stale_endpoints=sum(1 for e in estate.endpoints if not e.ok),
+        without_headroom=sum(1 for r in (estate_headroom(estate) if rooms is None else rooms) if r.enough is False),
     )
 
 

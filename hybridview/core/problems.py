@@ -10,7 +10,8 @@ to evacuate) comes first, its follow-up row right after it.
 
 An operator-made state is a *notice*: a compute service disabled with a reason, an ESXi host in
 maintenance mode. It keeps the severity health gives it (WARNING) but sorts after every warning.
-A service disabled without a reason is a plain warning: nobody said why.
+A service disabled without a reason is a plain warning: nobody said why. A cluster, zone or
+aggregate without N+1 headroom (``core.headroom``) is a warning with the numbers.
 
 The texts are health's (``ItemHealth.reasons``, ``FailedHost.advice``); ``ADVICE`` only covers
 the kinds health gives no advice for. ``since`` is the item's own time where the data has one
@@ -26,8 +27,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from hybridview.core.affected import NOTHING, Affected, projects_of, ranked, total
 from hybridview.core.compute_service import _parse as parse_nova_time
 from hybridview.core.correlation import instances_hit_by_host
+from hybridview.core.headroom import Headroom, estate_headroom
 from hybridview.core.health import NOT_RESPONDING, Severity
 from hybridview.core.identity import EndpointRef, HostRef, NodeRef, Ref, VmRef
 from hybridview.core.model import ComputeNode, EndpointKind, EsxiHost, Instance, VCenterSnapshot
@@ -45,6 +48,7 @@ class ProblemKind(StrEnum):
     EVACUATION = "evacuation"  # instances of a failed KVM host waiting to be evacuated
     LEFT_BEHIND = "left-behind"  # VMs of a failed ESXi host vSphere HA will not restart
     ACTION = "action"  # one of hybridview's own writes that failed or whose outcome is unknown
+    HEADROOM = "headroom"  # a group whose other hosts could not absorb one host's failure; capacity unknown
 
 
 # a cause before its follow-ups when severity and age are equal
@@ -65,17 +69,9 @@ ADVICE = {
     "evacuation": "Evacuate them from the Recovery tab (Evacuate host…) once the host is fenced.",
     "left-behind": "Fence the host, then restart them by hand (Recovery tab: Restart VMs…).",
     "action": "See the Activity tab and the audit log; the item stays as its endpoint reports it.",
+    "headroom": "Add capacity, or move load out, before the next host failure.",
+    "capacity": "Placement could not be read, so no zone or aggregate headroom is judged: check Placement.",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Affected:
-    instances: int = 0  # Nova instances
-    vms: int = 0  # vSphere VMs, Nova's or not
-    projects: tuple[str, ...] = ()  # most instances first
-
-
-NOTHING = Affected()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +100,9 @@ def problems(
     first_seen: Mapping[ProblemId, datetime] | None = None,
     actions: Sequence[ActionProblem] = (),
     found: Recovery | None = None,
+    rooms: Sequence[Headroom] | None = None,
 ) -> tuple[Problem, ...]:
-    """Every problem of ``view``, worst first, then oldest first."""
+    """Every problem of ``view``, worst first, then oldest first; ``rooms``: its headroom, if known already."""
     collector = _Problems(view, now, first_seen or {})
     collector.endpoints()
     collector.nodes()
@@ -113,6 +110,7 @@ def problems(
     collector.instances()
     collector.recovery(found if found is not None else recovery(view))
     collector.actions(actions)
+    collector.headroom(estate_headroom(view.estate) if rooms is None else rooms)
     waiting = {p.key for p in collector.found if p.kind in _FOLLOW_UPS}
     return tuple(sorted(collector.found, key=lambda p: _order(p, waiting)))
 
@@ -160,6 +158,7 @@ class _Problems:
         notice: bool = False,
         affected: Affected = NOTHING,
         detail: str = "",
+        stale: bool | None = None,
     ) -> Problem:
         """A problem of ``key``: health's severity and reasons unless given; first seen unless ``since``."""
         item = self.health.of(key)
@@ -175,7 +174,7 @@ class _Problems:
             min(seen, self.now),
             advice,
             notice,
-            item.stale,
+            item.stale if stale is None else stale,
             detail,
         )
         self.found.append(problem)
@@ -208,7 +207,7 @@ class _Problems:
         estate = self.view.estate
         instances = [i for s in estate.openstack if s.cloud == name for i in s.instances]
         vms = sum(len(v.vms) for v in estate.vcenters if v.vcenter == name)
-        return Affected(len(instances), vms, _projects(instances))
+        return Affected(len(instances), vms, projects_of(instances))
 
     # -- Nova ----------------------------------------------------------------------------
 
@@ -235,7 +234,7 @@ class _Problems:
                     advice,
                     since=since,
                     notice=notice,
-                    affected=Affected(len(instances), 0, _projects(instances)),
+                    affected=Affected(len(instances), 0, projects_of(instances)),
                 )
                 self.node_since[(node.cloud, node.host)] = problem.since
 
@@ -272,7 +271,7 @@ class _Problems:
                         "",
                         ADVICE["cluster"],
                         since=since,
-                        affected=_sum(self._host_affected(vc, h) for h in members),
+                        affected=total(self._host_affected(vc, h) for h in members),
                     )
 
     def _host(self, vc: VCenterSnapshot, host: EsxiHost) -> None:
@@ -299,7 +298,7 @@ class _Problems:
 
     def _host_affected(self, vc: VCenterSnapshot, host: EsxiHost) -> Affected:
         hit = instances_hit_by_host(host, vc, self.health.correlation)
-        return Affected(len(hit), self.health.vm_counts.get(host.ref, 0), _projects(hit))
+        return Affected(len(hit), self.health.vm_counts.get(host.ref, 0), projects_of(hit))
 
     # -- what waits for the operator -------------------------------------------------------
 
@@ -322,7 +321,7 @@ class _Problems:
                 ADVICE["evacuation"],
                 since=self.node_since.get((cloud, host)),
                 severity=Severity.CRITICAL,
-                affected=Affected(len(projects), 0, _ranked(projects)),
+                affected=Affected(len(projects), 0, ranked(projects)),
             )
         stranded: dict[HostRef, list[VmRef]] = defaultdict(list)
         why: dict[HostRef, str] = {}
@@ -340,7 +339,7 @@ class _Problems:
                 ADVICE["left-behind"],
                 since=self.host_since.get(host_ref),
                 severity=Severity.CRITICAL,
-                affected=Affected(len(hit), len(vms), _projects(hit)),
+                affected=Affected(len(hit), len(vms), projects_of(hit)),
             )
 
     def actions(self, actions: Sequence[ActionProblem]) -> None:
@@ -356,6 +355,25 @@ class _Problems:
                 severity=Severity.WARNING,
                 detail=key.verb.value,
             )
+
+    def headroom(self, rooms: Sequence[Headroom]) -> None:
+        """Groups whose other hosts could not absorb one host's failure now; clouds whose capacity is unknown."""
+        kind, warn, advice = ProblemKind.HEADROOM, Severity.WARNING, ADVICE["headroom"]
+        for room in (r for r in rooms if r.enough is False):
+            title = room.text + (f" {room.admission_control}." if room.admission_control else "")
+            hit = self._load_of(room.biggest_ref)
+            self.add(kind, room.key, room.layer, title, advice, severity=warn, stale=room.stale, affected=hit)
+        for snap in self.view.estate.openstack:
+            if snap.capacity_error and any(not n.is_vmware for n in snap.nodes):
+                title, advice = f"Headroom unknown: {snap.capacity_error}", ADVICE["capacity"]
+                self.add(kind, snap.ref, "nova", title, advice, severity=warn)
+
+    def _load_of(self, ref: NodeRef | HostRef | None) -> Affected:
+        """The instances and VMs of the host whose failure could not be absorbed."""
+        if isinstance(ref, NodeRef):
+            return Affected(len(self.on_node.get(ref, [])), 0, projects_of(self.on_node.get(ref, [])))
+        found = [(vc, h) for vc in self.view.estate.vcenters for h in vc.hosts if h.ref == ref]
+        return self._host_affected(*found[0]) if found else NOTHING
 
 
 def _node_advice(node: ComputeNode, failed: bool, odd: bool, disabled: bool) -> str:
@@ -379,17 +397,3 @@ def _event_time(vc: VCenterSnapshot, host: EsxiHost) -> datetime | None:
     )
     times = [e.time for e in vc.events if e.entity_moref == host.moref and e.kind in kinds]
     return max(times) if times else None
-
-
-def _projects(instances: Iterable[Instance]) -> tuple[str, ...]:
-    return _ranked(i.project_id for i in instances)
-
-
-def _ranked(projects: Iterable[str]) -> tuple[str, ...]:
-    return tuple(name for name, _ in Counter(projects).most_common())
-
-
-def _sum(parts: Iterable[Affected]) -> Affected:
-    parts = list(parts)
-    projects = Counter(p for a in parts for p in a.projects)
-    return Affected(sum(a.instances for a in parts), sum(a.vms for a in parts), _ranked(projects.elements()))

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from hybridview.core.model import OpenStackSnapshot, VCenterSnapshot, VSphereEvent
-from hybridview.sim import scenarios, snapshots
+from hybridview.sim import capacity, scenarios, snapshots
 from hybridview.sim.layout import Layout, SimSize, build_layout
 from hybridview.sim.nova_writes import SimNovaWrites
 from hybridview.sim.scenarios import HA_RESTART_TICKS, SCENARIOS
@@ -60,7 +60,9 @@ class SimEstate:
             maintenance_seconds=maintenance_seconds,
             live_migrations_per_host=live_migrations_per_host,
         )
-        self.state = SimState(build_layout(size or SimSize(), seed), clock, tick_seconds, timing)
+        layout = build_layout(size or SimSize(), seed)
+        capacity.furnish(layout)
+        self.state = SimState(layout, clock, tick_seconds, timing)
         self.broken_endpoints: set[str] = set()
         self._started = clock()
         self._os_cache: dict[str, tuple[int, OpenStackSnapshot]] = {}

@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hybridview.core.model import VMWARE_HYPERVISOR_TYPE, Instance, VirtualMachine
+from hybridview.core.model import VMWARE_HYPERVISOR_TYPE, HostAggregate, Instance, VirtualMachine
 
 KVM_TYPE = "QEMU"
 PROJECTS = ("ops", "web", "data", "ci", "billing", "analytics")
@@ -16,6 +16,9 @@ FLAVOR_DISK_GB = {"m1.small": 20, "m1.medium": 40, "m1.large": 80, "c1.xlarge": 
 SMALL_FLAVORS = ("m1.small", "m1.medium")  # the busy host's: many small instances
 KVM_VCPUS, KVM_MEMORY_MB = 64, 384 * 1024
 ESXI_CORES, ESXI_MEMORY_MB = 32, 512 * 1024
+HOST_BASE_MEMORY_MB = 16 * 1024  # what ESXi itself takes
+MHZ = 2600
+TIGHT_FLAVORS = ("c1.xlarge",)  # the VMs of the demo's tight cluster (``sim.capacity``): big, and all alike
 SHARED_DATASTORE_GB, LOCAL_DATASTORE_GB = 4096, 800
 MIB, GIB = 1024**2, 1024**3
 REBUILD_TASK_STATES = frozenset({"rebuilding", "rebuild_spawning", "rebuild_block_device_mapping"})
@@ -68,6 +71,7 @@ class SimNode:
     disabled_reason: str | None = None
     forced_down: bool = False
     died_at: datetime | None = None  # its last heartbeat, once dead
+    zone: str = "nova"  # its availability zone (``sim.capacity``)
     vcpus: int = KVM_VCPUS
     memory_mb: int = KVM_MEMORY_MB
     vcpus_used: int = 0
@@ -122,6 +126,7 @@ class SimHost:
     connection_state: str = "connected"
     in_maintenance: bool = False
     overall_status: str = "green"
+    memory_mb: int = ESXI_MEMORY_MB
 
 
 @dataclass(slots=True)
@@ -137,6 +142,8 @@ class SimVM:
     datastores: tuple[str, ...] = ()  # datastore morefs
     vmx_path: str = ""
     disk_gb: int = 40
+    memory_reservation_mb: int = 0
+    cpu_reservation_mhz: int = 0
     record: VirtualMachine | None = field(default=None, compare=False, repr=False)  # its last snapshot record
 
 
@@ -151,6 +158,17 @@ class SimDatastore:
     capacity_gb: int = LOCAL_DATASTORE_GB
 
 
+@dataclass(frozen=True, slots=True)
+class SimAdmission:
+    """A cluster's vSphere HA admission control, as ``core.model.Cluster`` names it."""
+
+    enabled: bool
+    policy: str | None = None
+    failover_hosts: int | None = None
+    cpu_percent: int | None = None
+    memory_percent: int | None = None
+
+
 @dataclass(slots=True)
 class SimVCenter:
     name: str
@@ -158,6 +176,7 @@ class SimVCenter:
     clusters: dict[str, str] = field(default_factory=dict)  # moref -> name
     ha_enabled: dict[str, bool] = field(default_factory=dict)
     drs_behavior: dict[str, str] = field(default_factory=dict)
+    admission: dict[str, SimAdmission] = field(default_factory=dict)  # moref -> its admission control
 
 
 @dataclass(slots=True)
@@ -168,6 +187,7 @@ class Layout:
     hosts: list[SimHost] = field(default_factory=list)
     vms: list[SimVM] = field(default_factory=list)
     datastores: list[SimDatastore] = field(default_factory=list)
+    aggregates: dict[str, tuple[HostAggregate, ...]] = field(default_factory=dict)  # per cloud
     next_moref: int = 100  # the numeric suffix the next new moref takes
 
 
@@ -294,9 +314,11 @@ def _build_vmware_nodes(layout: Layout, size: SimSize, ids: _Ids) -> None:
             layout.nodes.append(node)
             shared = next(d for d in layout.datastores if d.vcenter == vc.name and d.cluster == moref)
             on_shared = (shared.moref,)  # one tuple for all its VMs
+            flavors = TIGHT_FLAVORS if proxy == 1 else FLAVOR_NAMES
             for h_index, host in enumerate(hosts):
                 for i in range(size.vms_per_esxi_host):
-                    inst = _instance(ids, cloud, node, h_index * size.vms_per_esxi_host + i, bfv=True)
+                    index = h_index * size.vms_per_esxi_host + i
+                    inst = _instance(ids, cloud, node, index, bfv=True, flavors=flavors)
                     layout.instances.append(inst)
                     vcpus, memory = FLAVORS[inst.flavor]
                     layout.vms.append(

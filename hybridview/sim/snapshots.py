@@ -17,23 +17,25 @@ from hybridview.core.model import (
 )
 from hybridview.sim.layout import (
     ESXI_CORES,
-    ESXI_MEMORY_MB,
     FLAVORS,
     GIB,
+    HOST_BASE_MEMORY_MB,
+    MHZ,
     SimDatastore,
     SimHost,
     SimInstance,
+    SimAdmission,
     SimNode,
+    SimVCenter,
     SimVM,
 )
+from hybridview.sim.capacity import providers, vm_usage
 from hybridview.sim.instance_actions import instance_actions
 from hybridview.sim.state import SimMigration, SimState, SimTask, nova_time
 from hybridview.sim.vsphere_tasks import accessible, used_gb
 
 MICROVERSION = "2.100"  # what the demo clouds read and write at
 EVENTS_KEPT = 200
-HOST_BASE_MEMORY_MB = 16 * 1024  # what ESXi itself takes
-MHZ = 2600
 VM_STATE_POWER = {
     "active": 1,
     "stopped": 4,
@@ -46,27 +48,25 @@ def openstack_snapshot(state: SimState, cloud: str) -> OpenStackSnapshot:
     if not nodes:
         raise KeyError(cloud)
     heartbeat = nova_time(state.now())
+    zones = {n.service_host: n.zone for n in nodes}
     return OpenStackSnapshot(
         cloud,
         state.now(),
         tuple(_node(n) for n in nodes),
         tuple(_service(n, heartbeat) for n in nodes),
-        tuple(map(_instance, state.instances[cloud])),
+        tuple([_instance(i, zones.get(i.host)) for i in state.instances[cloud]]),
         tuple(_migration(m) for m in state.migrations[cloud]),
         MICROVERSION,
         MICROVERSION,
         instance_actions(state, cloud),
+        providers(nodes, state.instances[cloud]),
+        state.layout.aggregates.get(cloud, ()),
     )
 
 
 def vcenter_snapshot(state: SimState, name: str) -> VCenterSnapshot:
     vc = state.vcenter(name)
-    clusters = tuple(
-        Cluster(
-            name, moref, cname, vc.ha_enabled[moref], True, vc.ha_enabled[moref], "dc-demo", vc.drs_behavior.get(moref)
-        )
-        for moref, cname in vc.clusters.items()
-    )
+    clusters = tuple(_cluster(vc, moref, cname) for moref, cname in vc.clusters.items())
     hosts = state.hosts[name]
     connection = {h.moref: "connected" if h.connection_state == "connected" else "disconnected" for h in hosts}
     disks = used_gb(state, name)
@@ -85,6 +85,24 @@ def vcenter_snapshot(state: SimState, name: str) -> VCenterSnapshot:
         events=tuple(state.events[name][-EVENTS_KEPT:]),
         version="8.0.2 (simulated)",
         tasks=tuple(_task(t) for t in state.tasks[name].values() if t.running),
+    )
+
+
+def _cluster(vc: SimVCenter, moref: str, name: str) -> Cluster:
+    admission = vc.admission.get(moref) or SimAdmission(vc.ha_enabled[moref])
+    return Cluster(
+        vc.name,
+        moref,
+        name,
+        vc.ha_enabled[moref],
+        True,
+        admission.enabled,
+        "dc-demo",
+        vc.drs_behavior.get(moref),
+        admission.policy if admission.enabled else None,
+        admission.failover_hosts,
+        admission.cpu_percent,
+        admission.memory_percent,
     )
 
 
@@ -135,7 +153,7 @@ def _service(n: SimNode, heartbeat: str) -> ComputeService:
         n.service_id,
         "nova-compute",
         n.service_host,
-        "nova",
+        n.zone,
         n.state,
         n.status,
         n.disabled_reason,
@@ -144,8 +162,8 @@ def _service(n: SimNode, heartbeat: str) -> ComputeService:
     )
 
 
-def _instance(i: SimInstance) -> Instance:
-    """Its last record while what can change of it has not: 30,000 records are costly to make."""
+def _instance(i: SimInstance, zone: str | None) -> Instance:
+    """Its last record while what can change of it has not: 30,000 records are costly to make. ``zone``: its host's."""
     r = i.record
     if r is not None and (r.vm_state, r.task_state, r.host, r.node) == (i.vm_state, i.task_state, i.host, i.node):
         return r
@@ -162,7 +180,7 @@ def _instance(i: SimInstance) -> Instance:
         i.node,
         i.flavor,
         i.boot_from_volume,
-        "nova",
+        zone,
         *FLAVORS[i.flavor],
     )
     return r
@@ -198,7 +216,7 @@ def _host(h: SimHost, vm_memory_mb: int) -> EsxiHost:
         None,
         ESXI_CORES * MHZ,
         ESXI_CORES * MHZ * 5 // 16 if connected else None,
-        ESXI_MEMORY_MB,
+        h.memory_mb,
         HOST_BASE_MEMORY_MB + vm_memory_mb if connected else None,  # a dead host's quick stats are gone
     )
 
@@ -218,6 +236,7 @@ def _vm(vm: SimVM, state: str) -> VirtualMachine:
         and r.vmx_path == vm.vmx_path
     ):
         return r
+    memory_used, cpu_used = vm_usage(vm, state == "connected")
     r = vm.record = VirtualMachine(
         vm.vcenter,
         vm.moref,
@@ -230,5 +249,9 @@ def _vm(vm: SimVM, state: str) -> VirtualMachine:
         vm.memory_mb,
         vm.vmx_path,
         state,
+        vm.memory_reservation_mb,
+        vm.cpu_reservation_mhz,
+        memory_used,
+        cpu_used,
     )
     return r

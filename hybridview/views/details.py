@@ -6,6 +6,7 @@ from collections import Counter
 from html import escape
 
 from hybridview.core.correlation import instances_hit_by_host
+from hybridview.core.headroom import Headroom, cluster_headroom, nova_headroom
 from hybridview.core.health import ItemHealth, Severity
 from hybridview.core.identity import ClusterRef, EndpointRef, HostRef, NodeRef, Ref
 from hybridview.core.model import EndpointStatus
@@ -34,13 +35,14 @@ def details_html(p: Presentation, key: Ref | None) -> str:
         f"<p><b>What to do:</b> {escape(f.advice)}</p>" for f in p.view.health.failed_hosts if f.ref == key
     )
     if isinstance(key, NodeRef) and key in p.nodes:
-        return _node(p, key) + _badge(health) + advice
+        return _node(p, key) + _badge(health) + advice + _headroom(_node_rooms(p, key))
     if isinstance(key, HostRef) and key in p.hosts:
         return _host(p, key) + _badge(health) + advice + _alarms(p, key) + _host_events(p, key)
     if isinstance(key, EndpointRef) and (endpoint := p.view.estate.endpoint(key.name)) is not None:
         return _endpoint(endpoint) + _badge(health)
     if isinstance(key, ClusterRef) and key in p.cluster_hosts:
-        return _cluster(p, key) + _badge(health)
+        room = _cluster_room(p, key)
+        return _cluster(p, key) + _badge(health) + _headroom((room,) if room else ())
     return f"<p>{escape(key.text())}</p>" + _badge(health)
 
 
@@ -124,6 +126,52 @@ def _cluster(p: Presentation, key: ClusterRef) -> str:
         f"DRS {'enabled' if cluster.drs_enabled else 'disabled'}<br>"
         f"{len(row_hosts)} ESXi hosts · Nova node: {escape(node_label(node)) if node else 'none'}</p>"
     )
+
+
+def _cluster_room(p: Presentation, key: ClusterRef) -> Headroom | None:
+    cluster = p.clusters.get(key)
+    hosts = [p.hosts[ref][1] for ref in p.cluster_hosts.get(key, []) if ref in p.hosts]
+    if cluster is None:
+        return None
+    vms = {h.moref: p.vms_by_host.get(h.ref, []) for h in hosts}
+    return cluster_headroom(cluster, hosts, vms, stale=_stale(p, key.vcenter))
+
+
+def _node_rooms(p: Presentation, key: NodeRef) -> tuple[Headroom, ...]:
+    """A KVM node's zones and aggregates; a vmwareapi node's cluster (judged on the vSphere side)."""
+    node = p.nodes[key]
+    if node.is_vmware:
+        cluster = p.view.health.correlation.cluster_for(node)
+        room = _cluster_room(p, cluster) if cluster else None
+        return (room,) if room else ()
+    snap = next((s for s in p.view.estate.openstack if s.cloud == key.cloud), None)
+    return nova_headroom(snap, stale=_stale(p, key.cloud), host=node.host) if snap else ()
+
+
+def _stale(p: Presentation, endpoint: str) -> bool:
+    status = p.view.estate.endpoint(endpoint)
+    return status is not None and not status.ok
+
+
+_VERDICT = {
+    True: ("#2e7d32", "enough"),
+    False: (_BADGE[Severity.WARNING][0], "NOT ENOUGH"),
+    None: ("#616161", "unknown"),
+}
+
+
+def _headroom(rooms: tuple[Headroom, ...]) -> str:
+    """The N+1 headroom of each group, with vSphere HA admission control where there is one."""
+    lines = []
+    for room in rooms:
+        color, word = _VERDICT[room.enough]
+        stale = " (stale data)" if room.stale else ""
+        admission = f"<br>{escape(room.admission_control)}" if room.admission_control else ""
+        lines.append(
+            f"<li><b style='color:{color}'>{word}</b> · {room.kind.value} {escape(room.group)}: "
+            f"{escape(room.text)}{stale}{admission}</li>"
+        )
+    return f"<p><b>N+1 headroom</b></p><ul>{''.join(lines)}</ul>" if lines else ""
 
 
 def _alarms(p: Presentation, key: HostRef) -> str:

@@ -11,8 +11,9 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from hybridview.core.headroom import estate_headroom
 from hybridview.core.health import Severity
-from hybridview.core.identity import EndpointRef, InstanceRef, Ref, VmRef
+from hybridview.core.identity import AggregateRef, ClusterRef, EndpointRef, InstanceRef, Ref, VmRef, ZoneRef
 from hybridview.core.problem_counts import Counts, problem_counts
 from hybridview.core.problem_actions import ActionProblem
 from hybridview.core.problems import Problem, ProblemId, ProblemKind, problems, remember
@@ -32,7 +33,9 @@ KIND_TEXT = {
     ProblemKind.EVACUATION: "evacuation",
     ProblemKind.LEFT_BEHIND: "VMs left behind",
     ProblemKind.ACTION: "action",
+    ProblemKind.HEADROOM: "headroom of",
 }
+GROUP_TEXT = {ClusterRef: "cluster", ZoneRef: "zone", AggregateRef: "aggregate", EndpointRef: "cloud"}
 # severity: (glyph and word, icon name, the keyed table's text colour level)
 LOOK = {
     Severity.CRITICAL: ("✖ CRITICAL", "critical", "failed"),
@@ -93,6 +96,8 @@ def names_of(view: EstateView, keys: Sequence[Ref]) -> dict[Ref, str]:
                 names[node.ref] = node_name(node, clusters.get(ref) if ref else None)
         if any(isinstance(k, InstanceRef) and k.cloud == snap.cloud for k in wanted):
             names.update((i.ref, i.name) for i in snap.instances if i.ref in wanted)
+        if any(isinstance(k, AggregateRef) and k.cloud == snap.cloud for k in wanted):
+            names.update((g, a.name) for a in snap.aggregates if (g := AggregateRef(a.cloud, a.id)) in wanted)
     for vc in view.estate.vcenters:
         names.update((h.ref, h.name) for h in vc.hosts if h.ref in wanted)
         names.update((c.ref, c.name) for c in vc.clusters if c.ref in wanted)
@@ -127,6 +132,8 @@ def problem_row(problem: Problem, name: str, now: datetime) -> ProblemRow:
     what = problem.title + (" (stale data)" if problem.stale else "")
     advice = advice_of(problem)
     item = f"{KIND_TEXT[problem.kind]} {name}" if problem.kind is not ProblemKind.ENDPOINT else name
+    if problem.kind is ProblemKind.HEADROOM:  # "headroom of zone az1"
+        item = f"{KIND_TEXT[problem.kind]} {GROUP_TEXT.get(type(problem.key), '')} {name}"
     cells = (
         word,
         LAYER_TEXT.get(problem.layer, problem.layer),
@@ -157,9 +164,9 @@ def problems_for(
     view: EstateView, now: datetime, first_seen: Mapping[ProblemId, datetime], actions: Sequence[ActionProblem]
 ) -> tuple[ProblemTable, dict[ProblemId, datetime]]:
     """In a worker: the table for ``view`` and the first-seen map for the next one."""
-    waiting = recovery(view)
-    found = problems(view, now, first_seen, actions, waiting)
-    return problem_table(view, found, problem_counts(view, waiting), now), remember(first_seen, found, now)
+    waiting, rooms = recovery(view), estate_headroom(view.estate)
+    found = problems(view, now, first_seen, actions, waiting, rooms)
+    return problem_table(view, found, problem_counts(view, waiting, rooms), now), remember(first_seen, found, now)
 
 
 def focus_text(row: ProblemRow | None) -> str:
@@ -190,6 +197,8 @@ def header_text(c: Counts) -> str:
         f"{c.evacuations_pending} evacuation(s) pending",
         f"{moves} running",
     ]
+    if c.without_headroom:
+        parts.append(f"{c.without_headroom} group(s) without N+1 headroom")
     if c.stale_endpoints:
         parts.append(f"{c.stale_endpoints} endpoint(s) STALE")
     return "   ·   ".join(parts)

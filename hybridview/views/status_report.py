@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from hybridview.core.headroom import Headroom, estate_headroom
 from hybridview.core.identity import Ref, ref_text
 from hybridview.core.migration_options import options_by_hypervisor_type
 from hybridview.core.recovery import recovery
@@ -117,6 +118,28 @@ def status_document(view: EstateView) -> dict[str, Any]:
         "unmatched_vmware_nodes": [ref_text(n) for n in corr.unmatched_vmware_nodes],
         "migration_options": options_by_hypervisor_type(view),  # per hypervisor type, as its driver's facts say
         **_recovery_document(view),
+        "headroom": [headroom_json(r) for r in estate_headroom(estate)],
+    }
+
+
+def headroom_json(room: Headroom) -> dict[str, Any]:
+    """One group's N+1 headroom; ``needed`` and ``spare`` name their units (memory_mb, vcpu, cpu_mhz)."""
+    return {
+        "ref": ref_text(room.key),
+        "kind": room.kind.value,
+        "owner": room.owner,
+        "group": room.group,
+        "enough": room.enough,
+        "reason": room.reason,
+        "biggest_host": room.biggest_host,
+        "needed": {r.name: round(r.needed) for r in room.resources},
+        "spare": {r.name: round(r.spare) for r in room.resources},
+        "short": {r.name: round(r.short) for r in room.resources if r.short},
+        "hosts": room.hosts,
+        "text": room.text,
+        "admission_control": room.admission_control,
+        "source": room.source,
+        "stale": room.stale,
     }
 
 
@@ -151,6 +174,13 @@ def status_lines(view: EstateView) -> Iterator[str]:
         yield f"  LEFT BEHIND VM {vm['name']} on {vm['host']} ({vm['vcenter']}): {vm['why']}"
     for host in doc["hosts_back"]:
         yield f"  HOST BACK {host['host']} ({host['cloud']}): {host['advice']}"
+    short = [r for r in doc["headroom"] if r["enough"] is False]
+    if short:
+        yield f"  Headroom: {len(short)} group(s) could not absorb the failure of one more host"
+    for r in short:
+        admission = f" {r['admission_control']}." if r["admission_control"] else ""
+        stale = " (stale data)" if r["stale"] else ""
+        yield f"    {r['kind']} {r['group']} ({r['owner']}): {r['text']}{admission}{stale}"
     yield (
         f"  {len(doc['compute_nodes'])} compute nodes, {len(doc['vcenter_clusters'])} vCenter clusters, "
         f"{sum(len(c['hosts']) for c in doc['vcenter_clusters'])} clustered ESXi hosts"

@@ -106,3 +106,33 @@ def test_a_vmwareapi_node_shows_as_its_cluster_in_the_nova_tree(qloop: asyncio.A
         assert node.hypervisor_hostname in index.data(Qt.ItemDataRole.ToolTipRole)
         h.window.select_key(node.ref)
         assert node.hypervisor_hostname in h.window.details.toPlainText()
+
+
+def test_esxi_host_down_warns_of_the_cluster_left_without_headroom_and_its_details_give_the_numbers(
+    qloop: asyncio.AbstractEventLoop, qtbot: QtBot
+) -> None:
+    with window_over(qloop, fast_demo("esxi-host-down")) as h:
+        w = h.window
+        _built(h)
+        table = w.problems.table
+        assert table is not None
+        (row,) = [r for r in table.rows if r.key[0] is ProblemKind.HEADROOM]
+        cluster = next(c for c in h.presentations[-1].clusters.values() if c.name == "vc-east-cl01")
+        assert row.item == cluster.ref and row.cells[0] == "⚠ WARNING"
+        assert row.cells[3] == "headroom of cluster vc-east-cl01"
+        assert "would not fit" in row.cells[4] and "GiB short" in row.cells[4]
+        assert "reserves capacity for 1 host failure" in row.cells[4]
+        assert row.cells[7].startswith("Add capacity, or move load out")
+        assert "1 group(s) without N+1 headroom" in w.problems.counts.text()
+        assert "2 DOWN" in w.problems.counts.text()
+        at = table.rows.index(row)
+        assert all(r.cells[0] == "✖ CRITICAL" for r in table.rows[:at]), "after every failure"
+        _click(qtbot, h, at)
+        assert w.vcenter_view.currentIndex().data(KEY_ROLE) == cluster.ref
+        details = w.details.toPlainText()
+        assert "N+1 headroom" in details and "NOT ENOUGH" in details
+        assert row.cells[4].partition(" HA admission")[0] in details and "reserves capacity" in details
+        from hybridview.core.identity import ZoneRef  # a Nova zone's problem has no tree row: selecting it is a no-op
+
+        w.select_key(ZoneRef("demo-cloud", "az1"))
+        assert w.vcenter_view.currentIndex().data(KEY_ROLE) == cluster.ref

@@ -205,3 +205,47 @@ def test_main_in_process_returns_even_with_a_stuck_worker_alive(capsys: pytest.C
         stuck.join()
     assert code == 0
     assert json.loads(capsys.readouterr().out)["health"] == "ok"
+
+
+HEADROOM_KEYS = {
+    "kind",
+    "owner",
+    "group",
+    "enough",
+    "biggest_host",
+    "needed",
+    "spare",
+    "hosts",
+    "text",
+    "admission_control",
+}
+
+
+def test_headroom_lists_every_group_and_esxi_host_down_leaves_one_cluster_short() -> None:
+    _code, doc = status_json("--scenario", "esxi-host-down")
+    rooms = doc["headroom"]
+    assert {r["kind"] for r in rooms} == {"cluster", "zone", "aggregate"}
+    assert len([r for r in rooms if r["kind"] == "cluster"]) == len(doc["vcenter_clusters"])
+    for room in rooms:
+        assert HEADROOM_KEYS <= set(room), room
+        units = {"memory_mb", "cpu_mhz"} if room["kind"] == "cluster" else {"memory_mb", "vcpu"}
+        assert set(room["needed"]) == set(room["spare"]) == units, room
+    (short,) = [r for r in rooms if r["enough"] is False]
+    assert (short["kind"], short["owner"], short["group"]) == ("cluster", "vc-east", "vc-east-cl01")
+    assert parse_ref(short["ref"]) == ClusterRef(
+        "vc-east", next(c["moref"] for c in doc["vcenter_clusters"] if c["name"] == "vc-east-cl01")
+    )
+    assert short["needed"]["memory_mb"] > short["spare"]["memory_mb"]
+    assert short["short"]["memory_mb"] == short["needed"]["memory_mb"] - short["spare"]["memory_mb"]
+    assert short["biggest_host"] in short["text"] and "would not fit" in short["text"]
+    assert short["admission_control"] == "HA admission control: reserves capacity for 1 host failure"
+    lines = status("--scenario", "esxi-host-down").stdout.splitlines()
+    at = lines.index("  Headroom: 1 group(s) could not absorb the failure of one more host")
+    assert lines[at + 1].startswith("    cluster vc-east-cl01 (vc-east): If ") and short["text"] in lines[at + 1]
+
+
+def test_the_healthy_demo_has_headroom_everywhere_and_no_headroom_section() -> None:
+    code, doc = status_json("--demo", "--scenario", "healthy")
+    assert code == 0
+    assert doc["headroom"] and all(r["enough"] is True for r in doc["headroom"])
+    assert not any("Headroom" in line for line in status("--demo", "--scenario", "healthy").stdout.splitlines())

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from hybridview.core.identity import (
+    AggregateRef,
     ClusterRef,
     ClusterSelector,
     EndpointRef,
@@ -17,6 +18,7 @@ from hybridview.core.identity import (
     Ref,
     RefError,
     VmRef,
+    ZoneRef,
     parse_cluster_selector,
     parse_ref,
     ref_text,
@@ -36,7 +38,7 @@ AWKWARD = (
     "domain-c7(Cluster/1)",
     "node:prod/cmp-001",  # another identity's text as a name
 )
-SCOPED = (NodeRef, InstanceRef, ClusterRef, HostRef, VmRef)
+SCOPED = (NodeRef, InstanceRef, ClusterRef, HostRef, VmRef, AggregateRef, ZoneRef)
 
 
 def _every_ref() -> list[Ref]:
@@ -63,6 +65,8 @@ def test_text_is_readable_for_ordinary_names() -> None:
     assert ref_text(VmRef("vc-east", "vm-3")) == "vm:vc-east/vm-3"
     assert ref_text(InstanceRef("prod", "8b2e")) == "instance:prod/8b2e"
     assert ref_text(EndpointRef("vc-east")) == "endpoint:vc-east"
+    assert ref_text(AggregateRef("prod", "12")) == "aggregate:prod/12"
+    assert ref_text(ZoneRef("prod", "az 1")) == "zone:prod/az%201"
     assert ref_text(NodeRef("a/b", "50%:x")) == "node:a%2Fb/50%25%3Ax"
 
 
@@ -113,6 +117,8 @@ def test_kinds_with_the_same_parts_are_never_equal() -> None:
 def test_every_ref_names_its_endpoint() -> None:
     assert NodeRef("c1", "kvm1").endpoint == EndpointRef("c1")
     assert VmRef("vc1", "vm-1").endpoint == EndpointRef("vc1")
+    assert ZoneRef("c1", "az1").endpoint == EndpointRef("c1") and ZoneRef("c1", "az1").cloud == "c1"
+    assert AggregateRef("c1", "7").cloud == "c1"
     assert EndpointRef("vc1").endpoint == EndpointRef("vc1")
 
 
