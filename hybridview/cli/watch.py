@@ -2,7 +2,10 @@
 
 At start it reports every node, cluster, ESXi host and endpoint that is not OK, and the
 overall health; then each transition as it happens. Lines are flushed at once (it is
-meant for pipes). SIGINT or SIGTERM closes every connection and exits 0.
+meant for pipes). Each view it reads is recorded in the history too, in the monitor's workers
+after its lines are out (``service.recording``), so a later ``timeline`` shows what it saw; a
+history that cannot be written is one warning on stderr. SIGINT or SIGTERM closes every
+connection and exits 0.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TextIO
 
+from hybridview.cli.status import warn_on_stderr
 from hybridview.service.monitor import EstateMonitor
 from hybridview.service.publication import Subscription, Update
+from hybridview.service.recording import HistoryRecorder, history_for
 from hybridview.service.tasks import install_exception_hooks, spawn
 from hybridview.service.transitions import Kind, States, Transition, transitions
 from hybridview.service.wiring import Endpoints
@@ -25,6 +30,8 @@ from hybridview.service.wiring import Endpoints
 EXIT_FAILED = 3
 # How long the first report waits for every endpoint's first answer; a slower one is reported STALE.
 FIRST_REPORT_GRACE_SECONDS = 3.0
+# At a stop, how long the last observed view may take to reach the history.
+RECORD_AT_STOP_SECONDS = 2.0
 
 
 def format_line(change: Transition, now: datetime, as_json: bool) -> str:
@@ -92,13 +99,22 @@ async def _first_update(subscription: Subscription, grace_seconds: float) -> Upd
     return update
 
 
-async def follow(monitor: EstateMonitor, printer: LinePrinter, grace_seconds: float) -> None:
+async def follow(
+    monitor: EstateMonitor, printer: LinePrinter, grace_seconds: float, recorder: HistoryRecorder | None = None
+) -> None:
+    """Print the changes of each update, then have ``recorder`` record its view in the workers."""
     subscription = monitor.subscribe()
     monitor.start()
+
+    def take(update: Update) -> None:
+        printer.report(update.publication.states)
+        if recorder is not None:
+            recorder.observe(update.view, monitor.offload)
+
     try:
-        printer.report((await _first_update(subscription, grace_seconds)).publication.states)
+        take(await _first_update(subscription, grace_seconds))
         async for update in subscription:
-            printer.report(update.publication.states)
+            take(update)
     except OutputClosed:
         return
     finally:
@@ -119,11 +135,13 @@ async def run_watch(args: argparse.Namespace, endpoints: Endpoints, out: TextIO)
     _stop_on_signals(stop, (signal.SIGINT, signal.SIGTERM))
     async with EstateMonitor(endpoints) as monitor:
         printer = LinePrinter(out, args.json)
-        following = spawn(follow(monitor, printer, FIRST_REPORT_GRACE_SECONDS), name="watch: print changes")
+        recorder = HistoryRecorder(history_for(endpoints), warn_on_stderr)
+        following = spawn(follow(monitor, printer, FIRST_REPORT_GRACE_SECONDS, recorder), name="watch: print changes")
         stopping = spawn(stop.wait(), name="watch: wait for a stop signal")
         await asyncio.wait({following, stopping}, return_when=asyncio.FIRST_COMPLETED)
         failed = following.done() and not following.cancelled() and following.exception() is not None
         following.cancel()
         stopping.cancel()
         await asyncio.gather(following, stopping, return_exceptions=True)
+        await recorder.aclose(RECORD_AT_STOP_SECONDS)
     return EXIT_FAILED if failed else 0

@@ -1,20 +1,24 @@
 """What hybridview saw change, kept across runs: compute services and ESXi hosts going down, up, forced, disabled.
 
 A JSON-lines file next to the audit log (``$HYBRIDVIEW_HISTORY`` overrides it), one
-``ObservedChange`` a line, appended by each process that reads the estate (the window, the
-``timeline`` command). ``record`` compares a view with the last state the file holds for each
+``ObservedChange`` a line, appended by every process that watches the estate: the window, ``watch``
+(each publication) and ``status`` (its one read) through ``service.recording``, and the
+``timeline`` command. ``record`` compares a view with the last state the file holds for each
 service and host and appends what differs; a service or host first seen healthy writes nothing
 (healthy is what an unrecorded one is taken to be), one first seen down is recorded at its last
-heartbeat. Only endpoints read well are compared: stale data is no observation. The file keeps
-the newest ``KEEP`` changes; a process that sees the same change as another records it once
-more, and reading folds such repeats away.
+heartbeat. Only endpoints read well are compared: stale data is no observation. A write that fails
+(a read-only directory, a full disk) raises ``OSError`` and loses nothing: the changes stay in memory
+and are written with the next record that can write. The file keeps the newest ``KEEP`` changes; a
+process that sees the same change as another records it once more, and reading folds such repeats away.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -120,9 +124,13 @@ class History:
         self._changes: list[ObservedChange] = []
         self._last: dict[str, ObservedChange] = {}  # per ref: its last change, or its healthy first sighting
         self._stamp: tuple[int, int] | None = None  # the file's (size, mtime) when it was read
+        self._unwritten: list[ObservedChange] = []  # recorded, but the file could not take them yet
 
     def record(self, view: EstateView) -> list[ObservedChange]:
-        """Compare ``view`` with the last states and append what changed (blocks: call it in a worker)."""
+        """Compare ``view`` with the last states and append what changed (blocks: call it in a worker).
+
+        Raises ``OSError`` when the file cannot be written; what changed is kept and written next time.
+        """
         seen = seen_in(view)
         with self._lock:
             self._reload()
@@ -133,8 +141,13 @@ class History:
             for change in found:
                 self._last[change.ref] = change
             self._changes += found
-            if found and self.path is not None:
-                self._append(found)
+            if self.path is not None and (found or self._unwritten):
+                waiting, self._unwritten = [*self._unwritten, *found], []
+                try:
+                    self._append(waiting)
+                except OSError:
+                    self._unwritten = waiting
+                    raise
             return found
 
     def changes(self, since: datetime | None = None) -> list[ObservedChange]:
@@ -146,11 +159,12 @@ class History:
         if self.path is None:
             return
         try:
-            stat = self.path.stat()
-        except FileNotFoundError:
+            found = self.path.stat()
+        except OSError as exc:  # none yet, or its directory is not one: writing it will tell
+            log.debug("history %s: %s", self.path, exc)
             return
-        if (stat.st_size, stat.st_mtime_ns) == self._stamp:
-            return
+        if not stat.S_ISREG(found.st_mode) or (found.st_size, found.st_mtime_ns) == self._stamp:
+            return  # a device (/dev/full) holds no changes to read
         folded: dict[str, ObservedChange] = {}
         changes = []
         for change in self._read():
@@ -159,9 +173,10 @@ class History:
                 continue  # the same change seen by two processes
             folded[change.ref] = change
             changes.append(change)
-        self._changes = changes
+        self._changes = changes + self._unwritten
         self._last = {**{r: c for r, c in self._last.items() if r not in folded}, **folded}
-        self._stamp = (stat.st_size, stat.st_mtime_ns)
+        self._last.update((c.ref, c) for c in self._unwritten)
+        self._stamp = (found.st_size, found.st_mtime_ns)
 
     def _read(self) -> Iterator[ObservedChange]:
         assert self.path is not None
@@ -180,16 +195,23 @@ class History:
 
     def _append(self, found: list[ObservedChange]) -> None:
         assert self.path is not None
-        text = "".join(json.dumps(_as_json(c), sort_keys=True) + "\n" for c in found)
+        data = "".join(json.dumps(_as_json(c), sort_keys=True) + "\n" for c in found).encode("utf-8")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, text.encode("utf-8"))  # one write: appends of two processes do not interleave
+            end = os.fstat(fd).st_size
+            if end and os.pread(fd, 1, end - 1) != b"\n":
+                data = b"\n" + data  # a write cut short before (a full disk): its part-line stays apart
+            if os.write(fd, data) < len(data):  # one write: appends of two processes do not interleave
+                raise OSError(errno.ENOSPC, "no space left on the device: a change was cut short")
         finally:
             os.close(fd)
-        if len(self._changes) > 2 * self._keep:
-            self._compact()
         self._stamp = None  # read it again next time: another process may have appended too
+        if len(self._changes) > 2 * self._keep:
+            try:
+                self._compact()
+            except OSError as exc:  # written all the same; the file is only longer than it needs be
+                log.warning("history %s not compacted: %s", self.path, exc)
 
     def _compact(self) -> None:
         """Keep the newest changes, written atomically."""

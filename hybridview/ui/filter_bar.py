@@ -1,8 +1,10 @@
 """The search box and the "Problems only" toggle above the trees.
 
 A change re-stages the latest presentation in the monitor's workers (``MonitorBridge.restage``):
-the window's stager filters and diffs the rows there, and the models splice the difference in.
-The GUI thread only keeps the filter, expands the paths to what is left, and counts it.
+the window's stager filters and diffs the rows there, and the models splice the difference in,
+a large one (a filter cleared: ~1,000 rows back) over several event-loop turns. The GUI thread
+only keeps the filter and, once the trees have settled, expands the paths to what is left and
+counts it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QTreeView, QVBoxLayout, QWidget
 
 from hybridview.core.identity import Ref
-from hybridview.ui.tree_model import KEY_ROLE, DiffTreeModel
+from hybridview.ui.tree_model import KEY_ROLE, ROWS_PER_TURN, DiffTreeModel
 from hybridview.views.filtering import RowFilter, find
 from hybridview.views.presentation import Presentation, instance_rows
 from hybridview.views.rows import Row
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     from hybridview.ui.main_window import MainWindow
 
 DEBOUNCE_MS = 250  # typing settles this long before the trees follow
+# Made once at import: PySide builds a flag combination's enum member the first time it is used (~10 ms).
+_SELECT_ROW = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
 __all__ = ["FilterBar", "RowFilter", "instance_pane_rows"]
 
 
@@ -66,6 +70,13 @@ class FilterBar(QWidget):
         find.setShortcut(QKeySequence("Ctrl+F"))  # the platforms' Find key, as Linux, Windows and macOS name it
         find.triggered.connect(self.focus_search)
         window.addAction(find)
+        self._owed = False  # a presentation was shown while the trees were still splicing
+        for view, model in self._trees():
+            model.rows_per_turn = ROWS_PER_TURN  # the trees splice large differences over several turns
+            model.settled.connect(self._after_settled)
+            # PySide makes a widget type's 41 enums the first time one is handed back to Python
+            # (~20 ms): here at start-up, not at the first search (``_set_current_quietly``).
+            view.viewport()
         window.presentation_shown.connect(lambda _p: self._after_shown())
         window.controller.restaged.connect(window.show_presentation)  # only the panes: no new data
         self._estate: QWidget | None = None
@@ -122,7 +133,12 @@ class FilterBar(QWidget):
     # -- after the panes follow ---------------------------------------------------------
 
     def _after_shown(self) -> None:
+        """Expand, count and bring back the current rows once both trees show every row."""
         trees = self._trees()
+        if any(model.splicing for _view, model in trees):
+            self._owed = True  # done when the last of them settles
+            return
+        self._owed = False
         if self.row_filter.active:
             for view, model in trees:
                 _expand_paths(view, model, model.rows)
@@ -152,6 +168,10 @@ class FilterBar(QWidget):
             view.scrollTo(model.index_of(row.key))
             self.summary.setText(f"{self.summary.text()}; select one to see its instances")
 
+    def _after_settled(self) -> None:
+        if self._owed:
+            self._after_shown()
+
 
 def _current_key(view: QTreeView) -> Ref | None:
     index = view.currentIndex()
@@ -165,8 +185,7 @@ def _set_current_quietly(view: QTreeView, index: QModelIndex) -> None:
     blocked = selection.blockSignals(True)
     try:
         if index.isValid():
-            flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
-            selection.setCurrentIndex(index, flags)
+            selection.setCurrentIndex(index, _SELECT_ROW)
         else:
             selection.clear()
     finally:

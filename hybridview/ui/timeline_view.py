@@ -1,7 +1,8 @@
 """The Timeline tab: what happened when across Nova, vCenter and hybridview's writes, newest first.
 
 On each presentation the compute service and ESXi host changes it shows are recorded in the
-history, and the timeline is built, filtered and turned into rows, all in the monitor's workers
+history (``service.recording``: a history that cannot be written is a warning above the events),
+and the timeline is built, filtered and turned into rows, all in the monitor's workers
 (the audit log is read in the action runner's); the GUI thread splices the rows in by key. The
 filters (host, instance, cluster: a name or id; layer) rebuild from the latest view. Double-click
 an event to select its host or cluster in the trees.
@@ -10,6 +11,7 @@ an event to select its host or cluster in the trees.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -22,7 +24,8 @@ from hybridview.actions.desk import ActionDesk
 from hybridview.core.identity import Ref, RefError, parse_ref
 from hybridview.core.timeline import Layer, TimelineEvent, filtered, timeline
 from hybridview.core.view import EstateView
-from hybridview.service.history import History, history_path
+from hybridview.service.history import History
+from hybridview.service.recording import HistoryRecorder, history_for
 from hybridview.service.tasks import describe_exception, spawn
 from hybridview.ui.action_widgets import banner, set_banner
 from hybridview.ui.bridge import MonitorBridge
@@ -31,6 +34,7 @@ from hybridview.ui.keyed_table import IconStateTable
 from hybridview.ui.widgets import tree_view
 from hybridview.views.timeline_rows import LAYER_NAMES, TIMELINE_COLUMNS, TimelineRow, event_key, timeline_rows
 
+log = logging.getLogger(__name__)
 STATE_COLUMN = TIMELINE_COLUMNS.index("State")
 MAX_ROWS = 2000  # the newest; the CLI has them all
 FILTER_DELAY_MS = 250
@@ -51,13 +55,16 @@ class Built:
     total: int  # before the filters
     rows: tuple[TimelineRow, ...]  # newest first, at most MAX_ROWS
     objects: dict[object, str] = field(default_factory=dict)  # row key -> the identity text of its object
+    unsaved: str | None = None  # why observed changes are not reaching the history file
 
 
-def build(view: EstateView, history: History, entries: Sequence[AuditEntry], filters: Filters, record: bool) -> Built:
+def build(
+    view: EstateView, recorder: HistoryRecorder, entries: Sequence[AuditEntry], filters: Filters, record: bool
+) -> Built:
     """In a worker: record what the view shows changed, then the timeline, filtered, as rows."""
     if record:
-        history.record(view)
-    every = timeline(view, history.changes(), entries)
+        recorder.record(view)
+    every = timeline(view, recorder.history.changes(), entries)
     kept = filtered(
         every,
         host=filters.host.strip() or None,
@@ -66,7 +73,8 @@ def build(view: EstateView, history: History, entries: Sequence[AuditEntry], fil
         layer=filters.layer or None,
     )
     newest = kept[-MAX_ROWS:]
-    return Built(tuple(kept), len(every), timeline_rows(newest), {event_key(e): e.object.ref for e in newest})
+    objects = {event_key(e): e.object.ref for e in newest}
+    return Built(tuple(kept), len(every), timeline_rows(newest), objects, recorder.failure)
 
 
 class TimelineView(QWidget):
@@ -77,6 +85,7 @@ class TimelineView(QWidget):
     ) -> None:
         super().__init__(parent)
         self.controller, self.desk, self.history = controller, desk, history
+        self.recorder = HistoryRecorder(history, log.warning)
         self.model = IconStateTable(TIMELINE_COLUMNS, STATE_COLUMN, icon, self)
         self.view: QTreeView = tree_view(self.model, flat=True)
         self.title = QLabel("Timeline")
@@ -143,7 +152,7 @@ class TimelineView(QWidget):
                 view = latest.view
                 del latest
                 entries = await self.desk.audit_entries()
-                built = await self.controller.monitor.offload(build, view, self.history, entries, self.filters, record)
+                built = await self.controller.monitor.offload(build, view, self.recorder, entries, self.filters, record)
                 del view
                 self._show(built)
                 again = self._take_again()
@@ -164,7 +173,8 @@ class TimelineView(QWidget):
         shown = f"{len(built.events)} of {built.total}" if len(built.events) != built.total else str(built.total)
         where = "in memory only (demo)" if self.history.path is None else str(self.history.path)
         self.title.setText(f"Timeline: {shown} events, newest first (observed changes: {where})")
-        set_banner(self.message, "", "critical")
+        unsaved = f"Observed changes are kept in memory only: {built.unsaved}" if built.unsaved else ""
+        set_banner(self.message, unsaved, "warning")
         if built.rows and not self._fitted:
             self._fitted = True
             for column, width in WIDTHS.items():
@@ -217,8 +227,7 @@ def add_timeline_tab(window: Window) -> TimelineView:
 
     The demo's observed changes stay in memory: they are not the estate's history.
     """
-    demo = window.controller.endpoints.demo is not None
-    view = TimelineView(window.controller, window.desk, History(None if demo else history_path()))
+    view = TimelineView(window.controller, window.desk, history_for(window.controller.endpoints))
     tabs = window.tabs
     tabs.addTab(view, "Timeline")
 
