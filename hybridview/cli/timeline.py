@@ -16,10 +16,10 @@ from typing import TextIO
 from hybridview import config as config_mod
 from hybridview.actions.audit import AuditLog
 from hybridview.cli.audit import since_time
-from hybridview.cli.status import DEFAULT_TIMEOUT_SECONDS, read_once
+from hybridview.cli.status import DEFAULT_TIMEOUT_SECONDS, read_once, warn_on_stderr
 from hybridview.core.health import Overall
 from hybridview.core.timeline import timeline
-from hybridview.service.history import History, history_path
+from hybridview.service.recording import HistoryRecorder, history_for
 from hybridview.service.wiring import Endpoints
 from hybridview.views.export import events_csv
 from hybridview.views.timeline_rows import layer_choices, timeline_line
@@ -50,10 +50,8 @@ def add_parser(
 
 
 async def run_timeline(args: argparse.Namespace, endpoints: Endpoints, started: float, out: TextIO) -> int:
-    view = await read_once(endpoints, started + args.timeout)
-    # The demo's changes are not the estate's: they stay in memory.
-    history = History(history_path() if endpoints.demo is None else None)
-    await asyncio.to_thread(history.record, view)
+    history = history_for(endpoints)  # the demo's changes are not the estate's: they stay in memory
+    view = await read_once(endpoints, started + args.timeout, HistoryRecorder(history, warn_on_stderr))
     changes = await asyncio.to_thread(history.changes)
     entries = await asyncio.to_thread(AuditLog(config_mod.audit_log_path()).entries)
     events = timeline(

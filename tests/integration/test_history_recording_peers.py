@@ -117,3 +117,9 @@ def test_a_full_disk_is_one_warning_and_the_usual_exit_code(tmp_path: Path, conf
     assert code == 0, err
     (line,) = err.splitlines()
     assert line.startswith("hybridview: warning: observed changes not recorded") and str(FULL_DISK) in line, line
+
+    timeline = run_cli("timeline", "--config", str(config), "--json", env=_env(tmp_path, FULL_DISK))
+    assert timeline.returncode == 0, timeline.stderr  # the events still print
+    assert "internal error" not in timeline.stderr
+    warnings = [ln for ln in timeline.stderr.splitlines() if "observed changes not recorded" in ln]
+    assert len(warnings) == 1 and str(FULL_DISK) in warnings[0], timeline.stderr

@@ -161,3 +161,4 @@ def test_status_on_the_demo_writes_no_history(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr == ""
     assert not path.exists()  # made-up changes never reach an estate's history
+
