@@ -22,6 +22,9 @@ like one (README "Made faithful"); each difference has a vcsim-only test at the 
   multipleHostAccess unset): test_a_datastore_lists_every_host_that_mounts_it.
 - configurationEx.dasConfig.enabled can be set (ReconfigureComputeResource_Task ignores dasConfig
   in the simulator): test_cluster_ha_follows_set_cluster_ha.
+- HasPrivilegeOnEntities, HasUserPrivilegeOnEntities and FetchUserPrivilegeOnEntities answer from the
+  permissions, the launcher's user holding Admin on the root folder (the simulator granted every
+  privilege to anyone): test_privileges_are_answered_from_the_permissions.
 
 Moves (RelocateVM_Task, maintenance mode, tasks), answered by the launcher's hooks:
 - After a vMotion both hosts' HostSystem.vm lists follow (the simulator changed runtime.host only):
@@ -534,3 +537,31 @@ def test_clusters_start_with_drs_fully_automated_and_follow_set_cluster_drs(move
         )
     finally:
         backend.close()
+
+
+@pytest.mark.vcsim_peer
+def test_privileges_are_answered_from_the_permissions(peer: VcsimPeer, si: Any) -> None:
+    """A permission set on a cluster wins over the one inherited from the root; unknown users hold nothing."""
+    content = si.RetrieveContent()
+    manager = content.authorizationManager
+    session = content.sessionManager.currentSession.key
+    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.ClusterComputeResource], True)
+    cluster = view.view[0]
+    view.Destroy()
+    asked = ["System.Read", "Resource.HotMigrate", "No.Such.Privilege"]
+
+    def granted() -> dict[str, bool]:
+        (answer,) = manager.HasPrivilegeOnEntities([cluster], session, asked)
+        return {a.privId: a.isGranted for a in answer.privAvailability}
+
+    assert granted() == {"System.Read": True, "Resource.HotMigrate": True, "No.Such.Privilege": False}
+    read_only = next(r for r in manager.roleList if r.name == "ReadOnly")
+    permission = vim.AuthorizationManager.Permission(
+        principal=VCSIM_USER, group=False, roleId=read_only.roleId, propagate=True
+    )
+    manager.SetEntityPermissions(cluster, [permission])
+    assert granted() == {"System.Read": True, "Resource.HotMigrate": False, "No.Such.Privilege": False}
+    (fetched,) = manager.FetchUserPrivilegeOnEntities([cluster], VCSIM_USER)
+    assert sorted(fetched.privileges) == sorted(read_only.privilege)
+    (stranger,) = manager.HasUserPrivilegeOnEntities([content.rootFolder], "nobody@vsphere.local", asked)
+    assert not any(a.isGranted for a in stranger.privAvailability)

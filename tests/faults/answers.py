@@ -75,6 +75,30 @@ def nova_error(status: int) -> Answer:
     return answer
 
 
+# Placement's own answers: keystonemiddleware's 401, and its API-SIG error list (placement/wsgi_wrapper.py).
+PLACEMENT_DETAILS = {
+    500: "The server has either erred or is incapable of performing the requested operation.\n\n"
+    " (pymysql.err.OperationalError) (2013, 'Lost connection to MySQL server during query')",
+    503: "The server is currently unavailable. Please try again at a later time.",
+}
+
+
+def placement_error(status: int) -> Answer:
+    """Placement's error body for ``status`` (401, 500, 503), with a fresh request id each time."""
+
+    def answer(_request: Request) -> Response:
+        rid = request_id()
+        if status == 401:
+            body = {"error": {"code": 401, "title": REASONS[401], "message": NOVA_ERRORS[401][1]}}
+        else:
+            body = {"errors": [{"status": status, "title": REASONS[status], "detail": PLACEMENT_DETAILS[status],
+                                "request_id": rid}]}  # fmt: skip
+        headers = [("Content-Type", "application/json"), ("x-openstack-request-id", rid)]
+        return Response(status, REASONS[status], headers, json.dumps(body).encode())
+
+    return answer
+
+
 def soap_fault(fault: str, message: str, detail: str = "") -> Answer:
     """A vim25 SOAP fault (HTTP 500), e.g. ``soap_fault(*NOT_AUTHENTICATED)``."""
     body = SOAP_ENVELOPE.format(fault=fault, message=escape(message), detail=detail).encode()

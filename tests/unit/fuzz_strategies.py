@@ -178,14 +178,27 @@ class _Response:
         return self.body
 
 
+class _Placement:
+    """A Placement with no resource provider (the capacity read of backends/nova/capacity.py)."""
+
+    def get(self, path: str, *, microversion: str, raise_exc: bool, timeout: float) -> _Response:
+        assert path == "/resource_providers" and microversion and not raise_exc
+        return _Response({"resource_providers": []})
+
+
 @dataclass
 class _Compute:
     records: Mapping[str, Sequence[Any]]  # path -> every record of that collection
     page_size: int
     second_pages: Mapping[str, Any]  # path -> the body its second page answers instead
 
-    def get(self, path: str, *, params: dict[str, str], microversion: str, raise_exc: bool) -> _Response:
+    def get(
+        self, path: str, *, microversion: str, raise_exc: bool, params: dict[str, str] | None = None, timeout: float = 0
+    ) -> _Response:
         assert microversion and not raise_exc
+        if path == "/os-aggregates":  # the capacity read (backends/nova/capacity.py): none here
+            return _Response({"aggregates": []})
+        params = params or {}
         key = next(e.key for e in ENDPOINTS if e.path == path)
         start = int(params.get("marker", "p0").removeprefix("p"))
         if start and path in self.second_pages:
@@ -210,7 +223,8 @@ class FakeComputeSession:
         page_size: int = 1000,
         second_pages: Mapping[str, Any] | None = None,
     ) -> None:
-        self.conn = types.SimpleNamespace(compute=_Compute(records, page_size, second_pages or {}))
+        compute = _Compute(records, page_size, second_pages or {})
+        self.conn = types.SimpleNamespace(compute=compute, placement=_Placement())
 
     def microversion(self, collection: str) -> str:
         return MAX_MICROVERSION[collection]

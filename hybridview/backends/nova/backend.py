@@ -13,6 +13,7 @@ import openstack.warnings
 
 from hybridview.backends.base import MigrationProgress, ServerProgress, WriteReceipt
 from hybridview.backends.nova import actions, moves
+from hybridview.backends.nova.capacity import CALL_TIMEOUT_SECONDS, CapacityReader
 from hybridview.backends.nova.instance_actions import ActionReader
 from hybridview.backends.nova.errors import translate_errors
 from hybridview.backends.nova.reads import read_snapshot
@@ -57,6 +58,7 @@ class NovaBackend:
         self._session_lock = threading.Lock()
         self._warnings: tuple[str, ...] = ()  # the records the last completed read had to skip
         self._actions = ActionReader()  # a bounded set of instances' actions, kept between reads
+        self._capacity = CapacityReader(min(api_timeout, CALL_TIMEOUT_SECONDS))  # providers, kept between reads
 
     @property
     def name(self) -> str:
@@ -84,7 +86,8 @@ class NovaBackend:
         session = self._compute()
         read = read_snapshot(session, self._page_size)
         snapshot, unread = self._actions.read(session, read.value)
-        self._warnings = read.warnings + unread
+        snapshot, skipped = self._capacity.read(session, snapshot)
+        self._warnings = read.warnings + unread + skipped
         return snapshot
 
     # -- writes (NovaWrites) ----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Why compute version discovery failed, when keystoneauth kept no reason.
+"""Why version discovery (of the compute API, or Placement) failed, when keystoneauth kept no reason.
 
 keystoneauth logs and drops the HTTP error of each version document it tries
 (``discover.EndpointData._run_discovery``), and ``openstack.utils.
@@ -17,13 +17,15 @@ from hybridview.backends.base import BackendError
 _ACCEPT_JSON = {"Accept": "application/json"}
 
 
-def raise_version_document_fault(conn: openstack.connection.Connection, endpoint: str) -> None:
-    """Raise what the compute version document answers, if it is no version document; else return.
+def raise_version_document_fault(
+    conn: openstack.connection.Connection, endpoint: str, service: str = "compute"
+) -> None:
+    """Raise what the service's version document answers, if it is no version document; else return.
 
     Raises ``openstack.exceptions.HttpException`` for an HTTP error, keystoneauth's
     ``ConnectionError`` when nothing answers, and BackendError for a body that is not JSON.
     """
-    url = conn.config.get_session_client("compute").get_endpoint(skip_discovery=True)
+    url = conn.config.get_session_client(service).get_endpoint(skip_discovery=True)
     if not url:
         return
     response = _get(conn, url, authenticated=False)
@@ -35,7 +37,7 @@ def raise_version_document_fault(conn: openstack.connection.Connection, endpoint
     except ValueError:
         raise BackendError(
             endpoint,
-            f"compute version document at {url} is not JSON",
+            f"{service} version document at {url} is not JSON",
             status_code=response.status_code,
             request_id=response.headers.get("x-openstack-request-id"),
         ) from None

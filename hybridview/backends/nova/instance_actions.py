@@ -9,7 +9,9 @@ read: an instance's list is kept ``KEEP_SECONDS`` and asked again after (at once
 task state: its action is running). A failed action's events (``GET .../{request_id}``, which
 say which step failed and why) are asked once each, ``MAX_EVENT_READS`` per read. One page of
 ``PAGE`` newest actions per instance. An instance gone since (404) is skipped; another refusal
-is one warning line, and the snapshot keeps what was read.
+is one warning line, and the snapshot keeps what was read. An endpoint that does not answer (a
+timeout, a connection refused or cut) is asked nothing more in that read: one warning, not one
+timeout per instance.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from urllib.parse import quote
 
+import keystoneauth1.exceptions as ks_exc
 import openstack.exceptions as sdk_exc
 
 from hybridview.backends.nova import payloads
-from hybridview.backends.nova.errors import first_line
+from hybridview.backends.nova.errors import backend_error, first_line
 from hybridview.backends.nova.session import ComputeSession
 from hybridview.core.model import InstanceAction, OpenStackSnapshot
 
@@ -79,6 +82,10 @@ class ActionReader:
                 refused.append(f"HTTP {exc.status_code}: {first_line(str(exc.details or exc.message))}")
             except payloads.MalformedPayload as exc:
                 refused.append(str(exc))
+            except ks_exc.ConnectionError as exc:
+                refused.append(backend_error(snapshot.cloud, exc).describe())
+                self._event_reads = MAX_EVENT_READS  # and no event read either
+                break
         kept = set(chosen)
         self._kept = {i: v for i, v in self._kept.items() if i in kept}
         self._events = {k: v for k, v in self._events.items() if k[0] in kept}
@@ -110,6 +117,9 @@ class ActionReader:
             body = self._get(session, path, {})
             raw = body.get("instanceAction") if isinstance(body, dict) else None
             shown = payloads.instance_action(action.cloud, action.instance_id, raw or {})
+        except ks_exc.ConnectionError:
+            self._event_reads = MAX_EVENT_READS  # the endpoint does not answer: ask no more events this read
+            return action
         except (sdk_exc.HttpException, payloads.MalformedPayload):
             return action
         self._events[key] = replace(action, events=shown.events)

@@ -27,6 +27,7 @@ from hybridview.core.model import VCenterSnapshot, VSphereEvent
 T = TypeVar("T")
 PAGE_SIZE = 1000
 EVENT_REFRESH_SECONDS = 5.0
+USAGE_SAMPLE_SECONDS = 60.0  # how old a VM's quickStats get between full reads (inventory.SAMPLED)
 
 
 class VSphereBackend:
@@ -38,9 +39,11 @@ class VSphereBackend:
         timeout_seconds: float = 30.0,
         page_size: int = PAGE_SIZE,
         task_timeout_seconds: float = actions.TASK_TIMEOUT_SECONDS,
+        usage_sample_seconds: float = USAGE_SAMPLE_SECONDS,
     ) -> None:
         self.config = config
         self._page_size = page_size
+        self._usage_sample_seconds = usage_sample_seconds
         self._task_timeout = task_timeout_seconds
         self._sessions = SessionKeeper(config, password, timeout_seconds)
         self._state = inv.InventoryState()
@@ -50,6 +53,7 @@ class VSphereBackend:
         self._events: tuple[VSphereEvent, ...] = ()
         self._journal: list[PlainUpdate] | None = None
         self._events_read_at = 0.0
+        self._usage_read_at = 0.0
         self._skipped: tuple[str, ...] = ()  # the objects the last snapshot had to skip
         self._taken_at = datetime.min.replace(tzinfo=UTC)  # the last snapshot's time
         self.round_trips = 0
@@ -77,6 +81,7 @@ class VSphereBackend:
     def _fetch(self, session: Session) -> VCenterSnapshot:
         with self._lock:
             self._journal = []  # feed updates that land while we read, replayed over the read
+        self._usage_read_at = time.monotonic()  # the read takes the sampled paths too
         try:
             rows = {kind: self._retrieve(session, kind) for kind in FOLLOWED_TYPES}
             with self._lock:
@@ -131,8 +136,9 @@ class VSphereBackend:
 
     def _wait(self, session: Session, max_wait_seconds: float) -> VCenterSnapshot | None:
         answer = feed.wait(session, max_wait_seconds)
+        sampled = self._sample_usage(session)
         if answer is None:
-            return None
+            return self._snapshot(session) if sampled else None
         plain, full_answer = answer
         self._absorb(plain, full_answer=full_answer)
         self._refresh_alarm_names(session)
@@ -140,6 +146,18 @@ class VSphereBackend:
             self._read_events(session)
         # A first answer (also after a re-login) may hold changes missed while no collector listened.
         return self._snapshot(session)
+
+    def _sample_usage(self, session: Session) -> bool:
+        """The sampled properties (VM quickStats) read again once they are USAGE_SAMPLE_SECONDS old."""
+        if time.monotonic() - self._usage_read_at < self._usage_sample_seconds:
+            return False
+        self._usage_read_at = time.monotonic()
+        for kind, paths in inv.SAMPLED.items():
+            rows, round_trips = reads.retrieve(session, kind, self._page_size, paths)
+            self.round_trips += round_trips
+            with self._lock:
+                self._state.sample(kind, rows)
+        return True
 
     def _absorb(self, plain: list[PlainUpdate], *, full_answer: bool) -> None:
         """Apply feed updates; a full read in progress replays them over what it read."""

@@ -59,7 +59,23 @@ def _cluster_config(value: Any) -> dict[str, Any]:
         "admission_control": das.admissionControlEnabled if das else None,
         "drs_enabled": bool(drs and drs.enabled),
         "drs_behavior": str(drs.defaultVmBehavior) if drs and drs.defaultVmBehavior else None,
+        **(_admission_policy(das.admissionControlPolicy) if das and das.admissionControlEnabled else {}),
     }
+
+
+def _admission_policy(policy: Any) -> dict[str, Any]:
+    """vSphere HA's admission control policy (dasConfig.admissionControlPolicy); another kind names none."""
+    if isinstance(policy, vim.cluster.FailoverLevelAdmissionControlPolicy):
+        return {"admission_policy": "failover-level", "admission_failover_hosts": policy.failoverLevel}
+    if isinstance(policy, vim.cluster.FailoverResourcesAdmissionControlPolicy):
+        return {
+            "admission_policy": "percentage",
+            "admission_cpu_percent": policy.cpuFailoverResourcesPercent,
+            "admission_memory_percent": policy.memoryFailoverResourcesPercent,
+        }
+    if isinstance(policy, vim.cluster.FailoverHostAdmissionControlPolicy):
+        return {"admission_policy": "failover-hosts", "admission_failover_hosts": len(policy.failoverHosts or ())}
+    return {}
 
 
 def _task_info(value: Any) -> dict[str, Any]:

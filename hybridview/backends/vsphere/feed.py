@@ -20,12 +20,13 @@ def wait(session: Session, max_wait_seconds: float) -> tuple[list[PlainUpdate], 
     """The next changes and whether they are a full answer; None when nothing changed in time.
 
     The session's first answer (also after a re-login) is a full answer: everything the
-    filters match, including changes missed while no collector listened.
+    filters match, including changes missed while no collector listened. The filters follow every
+    property the full reads take but the sampled ones (``inventory.SAMPLED``).
     """
     if session.update_collector is None:
         collector = session.content.propertyCollector.CreatePropertyCollector()
         for kind in FOLLOWED_TYPES:
-            collector.CreateFilter(filter_spec(session, kind), partialUpdates=False)
+            collector.CreateFilter(filter_spec(session, kind, inv.followed(kind)), partialUpdates=False)
         session.update_collector = collector
         session.update_version = ""
     options = PC.WaitOptions(maxWaitSeconds=max(1, int(max_wait_seconds)))

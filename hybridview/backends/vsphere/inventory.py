@@ -55,6 +55,10 @@ PROPERTIES: Mapping[str, tuple[str, ...]] = {
         "config.hardware.numCPU",
         "config.hardware.memoryMB",
         "config.files.vmPathName",
+        "config.memoryAllocation.reservation",
+        "config.cpuAllocation.reservation",
+        "summary.quickStats.hostMemoryUsage",
+        "summary.quickStats.overallCpuUsage",
         "runtime.host",
         "runtime.powerState",
         "runtime.connectionState",
@@ -70,6 +74,19 @@ PROPERTIES: Mapping[str, tuple[str, ...]] = {
     ),
     TASK: ("info",),
 }
+
+# Read by full reads, not followed by the change feed: a running VM's quickStats change about every 20 s,
+# so on 5,000 VMs following them would be a steady stream of updates, each one rebuilding the snapshot.
+# The backend samples them between full reads instead (one RetrievePropertiesEx of these paths alone).
+SAMPLED: Mapping[str, tuple[str, ...]] = {
+    VM: ("summary.quickStats.hostMemoryUsage", "summary.quickStats.overallCpuUsage"),
+}
+
+
+def followed(kind: str) -> tuple[str, ...]:
+    """The property paths the change feed follows for ``kind``: all it reads but the sampled ones."""
+    return tuple(path for path in PROPERTIES[kind] if path not in SAMPLED.get(kind, ()))
+
 
 Props = dict[str, Any]
 T = TypeVar("T")
@@ -106,7 +123,16 @@ class InventoryState:
         self.objects[kind] = dict(rows)
 
     def enter(self, kind: str, moref: str, props: Props) -> None:
-        self.objects[kind][moref] = dict(props)
+        """A whole object from the feed, which does not follow the sampled paths: their last values stay."""
+        sampled = SAMPLED.get(kind, ())
+        kept = {path: value for path, value in self.objects[kind].get(moref, {}).items() if path in sampled}
+        self.objects[kind][moref] = {**kept, **props}
+
+    def sample(self, kind: str, rows: Mapping[str, Props]) -> None:
+        """Newer values of the sampled paths, for the objects already known (a new one gets them next time)."""
+        for moref, props in rows.items():
+            if moref in self.objects[kind]:
+                self.objects[kind][moref].update(props)
 
     def modify(self, kind: str, moref: str, changes: Iterable[tuple[str, str, Any]]) -> None:
         props = self.objects[kind].setdefault(moref, {})
@@ -224,9 +250,19 @@ def _morefs(p: Props, key: str, what: str) -> tuple[str, ...]:
 # --- one object each ----------------------------------------------------------------------
 
 
+def _percent(p: Props, key: str, what: str) -> int | None:
+    value = _count(p, key, what)
+    if value is not None and not 0 <= value <= 100:
+        raise MalformedRecord(f"{what} {key!r} is not a percentage")
+    return value
+
+
 def _cluster(vcenter: str, moref: str, p: Props) -> Cluster:
     config = _fields(p, "configurationEx", CLUSTER)
     within = f"{CLUSTER} configurationEx"
+    failover_hosts = _count(config, "admission_failover_hosts", within)
+    if failover_hosts is not None and failover_hosts < 0:
+        raise MalformedRecord(f"{within} 'admission_failover_hosts' is not a host count")
     return Cluster(
         vcenter=vcenter,
         moref=moref,
@@ -235,6 +271,10 @@ def _cluster(vcenter: str, moref: str, p: Props) -> Cluster:
         drs_enabled=bool(_flag(config, "drs_enabled", within)),
         admission_control=_flag(config, "admission_control", within),
         drs_behavior=_text(config, "drs_behavior", within),
+        admission_policy=_text(config, "admission_policy", within),
+        admission_failover_hosts=failover_hosts,
+        admission_cpu_percent=_percent(config, "admission_cpu_percent", within),
+        admission_memory_percent=_percent(config, "admission_memory_percent", within),
     )
 
 
@@ -275,6 +315,10 @@ def _vm(vcenter: str, moref: str, p: Props) -> VirtualMachine:
         memory_mb=_count(p, "config.hardware.memoryMB", VM),
         vmx_path=_text(p, "config.files.vmPathName", VM),
         connection_state=_text(p, "runtime.connectionState", VM),
+        memory_reservation_mb=_count(p, "config.memoryAllocation.reservation", VM),
+        cpu_reservation_mhz=_count(p, "config.cpuAllocation.reservation", VM),
+        memory_used_mb=_count(p, "summary.quickStats.hostMemoryUsage", VM),
+        cpu_used_mhz=_count(p, "summary.quickStats.overallCpuUsage", VM),
     )
 
 

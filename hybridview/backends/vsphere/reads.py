@@ -34,9 +34,9 @@ EVENT_TYPES = (
 MAX_EVENTS = 200
 
 
-def filter_spec(session: Session, kind: str) -> Any:
-    """Every object of ``kind`` in the session's view (tasks: TaskManager.recentTask), with the
-    properties inventory.py maps."""
+def filter_spec(session: Session, kind: str, paths: tuple[str, ...] | None = None) -> Any:
+    """Every object of ``kind`` in the session's view (tasks: TaskManager.recentTask), with ``paths``
+    (default: every property inventory.py maps)."""
     if kind == inv.TASK:
         start = session.content.taskManager
         traverse = PC.TraversalSpec(name="recentTask", path="recentTask", skip=False, type=vim.TaskManager)
@@ -45,15 +45,18 @@ def filter_spec(session: Session, kind: str) -> Any:
         traverse = PC.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ContainerView)
     return PC.FilterSpec(
         objectSet=[PC.ObjectSpec(obj=start, skip=True, selectSet=[traverse])],
-        propSet=[PC.PropertySpec(type=FOLLOWED_TYPES[kind], pathSet=list(inv.PROPERTIES[kind]))],
+        propSet=[PC.PropertySpec(type=FOLLOWED_TYPES[kind], pathSet=list(paths or inv.PROPERTIES[kind]))],
     )
 
 
-def retrieve(session: Session, kind: str, page_size: int) -> tuple[dict[str, inv.Props], int]:
-    """moref -> plain properties of every object of ``kind``, and the round trips it took."""
+def retrieve(
+    session: Session, kind: str, page_size: int, paths: tuple[str, ...] | None = None
+) -> tuple[dict[str, inv.Props], int]:
+    """moref -> plain properties (``paths``, default all) of every object of ``kind``, and the round trips it took."""
     collector = session.content.propertyCollector
     round_trips = 1
-    result = collector.RetrievePropertiesEx([filter_spec(session, kind)], PC.RetrieveOptions(maxObjects=page_size))
+    spec = filter_spec(session, kind, paths)
+    result = collector.RetrievePropertiesEx([spec], PC.RetrieveOptions(maxObjects=page_size))
     rows: dict[str, inv.Props] = {}
     while result is not None:
         for content in result.objects:

@@ -67,9 +67,12 @@ class NovaPeer:
         vmware_nodes: dict[str, str] | None = None,
         service_down_time: int = 5,
         stderr: IO[Any] | int | None = None,
+        compute_sizes: dict[str, tuple[int, int]] | None = None,
     ) -> None:
         self.computes = list(computes or [])
         self.vmware_nodes = dict(vmware_nodes or {})
+        # compute host -> (vCPUs, MiB of RAM) its fake driver reports (others: 10 vCPUs, 8192 MiB)
+        self.compute_sizes = dict(compute_sizes or {})
         self.service_down_time = service_down_time
         self._stderr = stderr  # None: inherit (pytest shows it on failure)
         self._proc: subprocess.Popen[str] | None = None
@@ -84,6 +87,8 @@ class NovaPeer:
             cmd += ["--compute", host]
         for host, node in self.vmware_nodes.items():
             cmd += ["--vmware-node", f"{host}={node}"]
+        for host, (vcpus, memory_mb) in self.compute_sizes.items():
+            cmd += ["--compute-size", f"{host}={vcpus}:{memory_mb}"]
         return cmd
 
     def start(self) -> NovaPeer:
@@ -187,10 +192,21 @@ class NovaPeer:
         """
         return str(self.command("version_fault", fault=fault)["request_id"])
 
+    def set_placement_fault(self, fault: str | None) -> None:
+        """Make every Placement request answer ``fault`` ("stopped": haproxy's 503 page); None restores it.
+
+        Only the app's requests meet it: Nova's own services reach Placement in-process.
+        """
+        self.command("placement_fault", fault=fault)
+
     # ---- client side ------------------------------------------------------
     @property
     def endpoint(self) -> str:
         return str(self.ready["endpoint"])
+
+    @property
+    def placement_endpoint(self) -> str:
+        return str(self.ready["placement"])
 
     @property
     def token(self) -> str:
@@ -209,13 +225,16 @@ class NovaPeer:
         """The bodies of the login requests the peer's Keystone received, accepted or refused, from ``since`` on."""
         return list(self.command("login_requests", since=since)["requests"])
 
-    def set_keystone_account(self, username: str, password: str, *, token: str | None = None) -> None:
+    def set_keystone_account(
+        self, username: str, password: str, *, token: str | None = None, catalog: tuple[str, ...] | None = None
+    ) -> None:
         """Let ``username`` log in with ``password`` (replacing an account of that name).
 
         Each login gets ``token`` (``admin:...`` has the admin role, see ``keystone.token_auth``),
-        or a new ``<username>:<project>:<n>`` when it is None.
+        or a new ``<username>:<project>:<n>`` when it is None, and a catalog of the service types in
+        ``catalog`` ("compute", "placement"; None: both).
         """
-        self.command("keystone_account", username=username, password=password, token=token)
+        self.command("keystone_account", username=username, password=password, token=token, catalog=catalog)
 
     def clouds_config(
         self,
@@ -227,7 +246,8 @@ class NovaPeer:
     ) -> dict[str, Any]:
         """clouds.yaml content.
 
-        ``auth="token"``: a static token, the compute endpoint pinned (keystoneauth cannot renew it).
+        ``auth="token"``: a static token, the compute and placement endpoints pinned (keystoneauth cannot
+        renew it).
         ``auth="password"``: a Keystone v3 password login; the compute endpoint comes from the
         token's catalog, and a 401 makes keystoneauth log in again once.
         ``base_url`` (``scheme://host:port``) is where the client reaches the peer, a proxy say;
@@ -241,6 +261,7 @@ class NovaPeer:
                 "auth_type": "admin_token",
                 "auth": {"token": self.token, "endpoint": f"{base}/v2.1"},
                 "compute_endpoint_override": f"{base}/v2.1",
+                "placement_endpoint_override": f"{base}/placement",
             }
         elif auth == "password":
             keystone = self.keystone

@@ -8,8 +8,9 @@ admin role, anyone else reader and member.
 keystoneauth can log in with a password, and again after a 401. Accounts are set at run time
 (control op ``keystone_account``); the default one is ``admin`` / ``nova-peer-password``. A login
 gets the account's own token, or else a new ``<user>:<project>:<n>`` each time, and a catalog
-naming the compute endpoint at the address the client used (``Host``, and ``X-Forwarded-Proto``
-through ``forwarded_scheme``, so a TLS-terminating proxy in front is named, not the peer). Every
+naming the compute and placement endpoints (or those the account lists) at the address the client
+used (``Host``, and ``X-Forwarded-Proto`` through ``forwarded_scheme``, so a TLS-terminating proxy
+in front is named, not the peer). Every
 login request body is kept, accepted or refused (op ``login_requests``), so a test can prove a
 password reached the server; op ``logins`` counts the accepted ones.
 
@@ -29,6 +30,9 @@ WsgiApp = Callable[..., Any]
 StartResponse = Callable[..., Any]
 
 KEYSTONE_PATH = "/identity/v3"
+PLACEMENT_PATH = "/placement"
+# service type -> (name, path on the peer's socket) in a token's catalog
+CATALOG = {"compute": ("nova", "/v2.1"), "placement": ("placement", PLACEMENT_PATH)}
 DEFAULT_USER = "admin"
 DEFAULT_PASSWORD = "nova-peer-password"
 DOMAIN = "Default"
@@ -98,6 +102,7 @@ def _password_of(doc: Any) -> tuple[str, str]:
 class Account:
     password: str
     token: str | None = None  # issued on every login; None: a new "<user>:<project>:<n>" each time
+    catalog: tuple[str, ...] = tuple(CATALOG)  # the service types its tokens' catalog names
 
 
 @dataclass
@@ -109,8 +114,8 @@ class Keystone:
     logins: int = 0
     requests: list[Any] = field(default_factory=list)  # parsed JSON, or the text when it is not JSON
 
-    def login(self, body: bytes) -> tuple[str, str] | None:
-        """Record the request; (user name, token) when its password is right, else None."""
+    def login(self, body: bytes) -> tuple[Account, str, str] | None:
+        """Record the request; (account, user name, token) when its password is right, else None."""
         text = body.decode(errors="replace")
         try:
             doc: Any = json.loads(text)
@@ -122,14 +127,23 @@ class Keystone:
         if account is None or account.password != password:
             return None
         self.logins += 1
-        return name, account.token or f"{name}:{self.project_id}:{self.logins}"
+        return account, name, account.token or f"{name}:{self.project_id}:{self.logins}"
 
-    def token_body(self, base: str, user: str, token: str) -> Json:
+    def token_body(self, base: str, account: Account, user: str, token: str) -> Json:
         now = time.time()
         stamp = "%Y-%m-%dT%H:%M:%S.000000Z"
         domain = {"id": "default", "name": DOMAIN}
-        compute = {"id": "nova-public", "interface": "public", "region": "RegionOne", "region_id": "RegionOne"}
-        endpoints = [{**compute, "url": f"{base}/v2.1"}]
+        public = {"interface": "public", "region": "RegionOne", "region_id": "RegionOne"}
+        catalog = [
+            {
+                "type": kind,
+                "name": name,
+                "id": name,
+                "endpoints": [{**public, "id": f"{name}-public", "url": base + path}],
+            }
+            for kind, (name, path) in CATALOG.items()
+            if kind in account.catalog
+        ]
         return {
             "token": {
                 "methods": ["password"],
@@ -138,7 +152,7 @@ class Keystone:
                 "roles": [{"id": name, "name": name} for name in roles_of(token.partition(":")[0])],
                 "issued_at": time.strftime(stamp, time.gmtime(now)),
                 "expires_at": time.strftime(stamp, time.gmtime(now + 3600)),
-                "catalog": [{"type": "compute", "name": "nova", "id": "nova", "endpoints": endpoints}],
+                "catalog": catalog,
             }
         }
 
@@ -159,7 +173,11 @@ class Keystone:
         if op == "login_requests":
             return {"ok": True, "requests": self.requests[int(cmd.get("since") or 0) :]}
         if op == "keystone_account":
-            self.accounts[str(cmd["username"])] = Account(str(cmd["password"]), cmd.get("token"))
+            catalog = tuple(str(kind) for kind in cmd.get("catalog") or CATALOG)
+            unknown = sorted(set(catalog) - set(CATALOG))
+            if unknown:
+                raise ValueError(f"unknown service types {unknown}; known: {sorted(CATALOG)}")
+            self.accounts[str(cmd["username"])] = Account(str(cmd["password"]), cmd.get("token"), catalog)
             return {"ok": True}
         return None
 
@@ -182,8 +200,8 @@ def keystone_v3(app: WsgiApp, keystone: Keystone) -> WsgiApp:
             if accepted is None:
                 refusal = {"code": 401, "title": "Unauthorized", "message": UNAUTHORIZED}
                 return json_answer(start_response, "401 Unauthorized", {"error": refusal})
-            user, token = accepted
-            body = keystone.token_body(base, user, token)
+            account, user, token = accepted
+            body = keystone.token_body(base, account, user, token)
             return json_answer(start_response, "201 Created", body, (("X-Subject-Token", token),))
         return json_answer(start_response, "404 Not Found", {"error": {"code": 404, "message": f"no {method} {path}"}})
 

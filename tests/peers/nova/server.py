@@ -8,11 +8,14 @@ on 127.0.0.1 and speaks a tiny JSON-lines control protocol:
 stdout: one ``{"ready": true, "endpoint": ..., "keystone": ..., "computes": [...]}`` line,
         then one answer line per command.
 stdin:  ``{"op": "boot" | "stop_compute" | "start_compute" | "computes" | "version_fault"
-        | "live_migration_seconds" | "logins" | "login_requests" | "keystone_account" | "ping" | "quit", ...}``.
+        | "live_migration_seconds" | "placement_fault" | "logins" | "login_requests" | "keystone_account"
+        | "ping" | "quit", ...}``.
 
 The API takes ``X-Auth-Token: user:project``; a minimal Keystone v3 under
 ``/identity/v3`` issues such tokens to password logins (keystone.py, which
 also answers the ``logins``, ``login_requests`` and ``keystone_account`` ops).
+Placement, the one the fixture runs in-process for Nova (same database), is served on the
+same socket under ``/placement``, as devstack serves it.
 
 Everything else (logs, warnings, stray prints) goes to stderr.
 """
@@ -31,12 +34,14 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any, TextIO
 from unittest import mock
+from urllib.parse import urlsplit
 from wsgiref import simple_server
 
+import wsgi_intercept
 from eventlet.hubs import trampoline
 from oslo_utils import versionutils
 
@@ -46,7 +51,17 @@ from nova.tests.functional.api import client as api_client
 from nova.virt import fake
 
 # A sibling module: this file runs as a script, so its directory is on sys.path.
-from keystone import ADMIN_ROLES, UNAUTHORIZED, Keystone, forwarded_scheme, is_version_document, keystone_v3, token_auth
+from keystone import (
+    ADMIN_ROLES,
+    PLACEMENT_PATH,
+    UNAUTHORIZED,
+    Keystone,
+    forwarded_scheme,
+    is_version_document,
+    keystone_v3,
+    roles_of,
+    token_auth,
+)
 
 LOG = logging.getLogger("nova_peer")
 
@@ -70,6 +85,14 @@ class LiveMigrationPace:
     seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class ComputeSize:
+    """What a fake compute reports to the resource tracker, so to Placement (MediumFakeDriver's by default)."""
+
+    vcpus: int = fake.MediumFakeDriver.vcpus
+    memory_mb: int = fake.MediumFakeDriver.memory_mb
+
+
 MIB = 1024 * 1024
 PACE_STEP_SECONDS = 0.1
 
@@ -81,7 +104,9 @@ class PeerFakeDriver(fake.MediumFakeDriver):
     updates them); force-complete ends it at once, abort rolls it back to ``cancelled``.
     """
 
-    def __init__(self, virtapi: Any, pace: LiveMigrationPace | None = None) -> None:
+    def __init__(self, virtapi: Any, pace: LiveMigrationPace | None = None, size: ComputeSize | None = None) -> None:
+        size = size or ComputeSize()
+        self.vcpus, self.memory_mb = size.vcpus, size.memory_mb  # read by FakeDriver.__init__
         super().__init__(virtapi)
         self.host_status_base["hypervisor_type"] = "QEMU"  # what a libvirt/KVM compute reports
         self.pace = pace or LiveMigrationPace()
@@ -208,6 +233,55 @@ def version_faults(app: WsgiApp, fault: VersionFault) -> WsgiApp:
 
 
 # --------------------------------------------------------------------------
+# Placement on the API's socket, under /placement, with a fault hook
+# --------------------------------------------------------------------------
+# fault name -> (status line, content type, body): "stopped" is haproxy's answer when no Placement is behind it
+PLACEMENT_FAULTS: dict[str, tuple[str, str, bytes]] = {
+    "stopped": (
+        "503 Service Unavailable",
+        "text/html",
+        b"<html><body><h1>503 Service Unavailable</h1>\n"
+        b"No server is available to handle this request.\n</body></html>\n",
+    ),
+}
+
+
+@dataclass
+class PlacementFault:
+    """The fault every Placement request answers now; None: Placement answers itself."""
+
+    name: str | None = None
+
+    def set(self, name: str | None) -> None:
+        if name is not None and name not in PLACEMENT_FAULTS:
+            raise ValueError(f"unknown placement fault {name!r}; known: {sorted(PLACEMENT_FAULTS)}")
+        self.name = name
+
+
+def with_placement(api: WsgiApp, placement: WsgiApp, fault: PlacementFault) -> WsgiApp:
+    """Serve ``placement`` under /placement, its token read as the compute API reads it (keystone.roles_of)."""
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path != PLACEMENT_PATH and not path.startswith(f"{PLACEMENT_PATH}/"):
+            return api(environ, start_response)
+        if fault.name is not None:
+            status, content_type, body = PLACEMENT_FAULTS[fault.name]
+            start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+            return [body]
+        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + PLACEMENT_PATH
+        environ["PATH_INFO"] = path[len(PLACEMENT_PATH) :] or "/"
+        token = environ.get("HTTP_X_AUTH_TOKEN", "")
+        if token:  # Placement's noauth middleware reads "user:project"; the roles come from the peer's rule
+            user, _, rest = token.partition(":")
+            environ["HTTP_X_AUTH_TOKEN"] = f"{user}:{rest.partition(':')[0] or PROJECT_ID}"
+            environ["HTTP_X_ROLES"] = ",".join(roles_of(user))
+        return placement(environ, start_response)
+
+    return wrapped
+
+
+# --------------------------------------------------------------------------
 # HTTP server on a real socket
 # --------------------------------------------------------------------------
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
@@ -234,6 +308,7 @@ def start_http(app: WsgiApp, host: str, port: int) -> _ThreadingWSGIServer:
 class PeerOptions:
     computes: list[str] = field(default_factory=list)
     vmware_nodes: dict[str, str] = field(default_factory=dict)
+    sizes: Mapping[str, ComputeSize] = field(default_factory=dict)  # compute host -> its size
     report_interval: int = 1
     service_down_time: int = 5
     api_paste_config: str = ""
@@ -279,7 +354,8 @@ class NovaEnvironment(integrated_helpers.ProviderUsageBaseTestCase):
             return lambda virtapi: old
         if nodename is not None:
             return lambda virtapi: VMwareFakeDriver(virtapi, nodename)
-        return lambda virtapi: PeerFakeDriver(virtapi, self.live_migration_pace)
+        size = self.options.sizes.get(host)
+        return lambda virtapi: PeerFakeDriver(virtapi, self.live_migration_pace, size)
 
     def start_compute(self, host: str, nodename: str | None = None) -> None:
         if host in self.computes and host not in self.stopped:
@@ -337,6 +413,14 @@ class NovaEnvironment(integrated_helpers.ProviderUsageBaseTestCase):
         self.stdlog.delete_stored_logs()
 
 
+def fixture_placement(env: NovaEnvironment) -> WsgiApp:
+    """The Placement app the fixture intercepts for Nova in-process: the same database, so Nova's allocations show."""
+    host = urlsplit(env.placement.fixture.endpoint).hostname
+    create, _script_name = wsgi_intercept._wsgi_intercept[(host, 80)]
+    app: WsgiApp = create()
+    return app
+
+
 # --------------------------------------------------------------------------
 # Logging: fixtures capture logs in memory; send them to stderr instead
 # --------------------------------------------------------------------------
@@ -373,13 +457,25 @@ def read_lines(fd: int) -> Iterator[str]:
             yield line.decode()
 
 
-def handle(env: NovaEnvironment, cmd: Json, fault: VersionFault, keystone: Keystone) -> Json:
-    answer = keystone.handle(cmd)
+@dataclass
+class Hooks:
+    """What the control ops change besides Nova itself."""
+
+    version: VersionFault = field(default_factory=VersionFault)
+    placement: PlacementFault = field(default_factory=PlacementFault)
+    keystone: Keystone = field(default_factory=lambda: Keystone(PROJECT_ID))
+
+
+def handle(env: NovaEnvironment, cmd: Json, hooks: Hooks) -> Json:
+    answer = hooks.keystone.handle(cmd)
     if answer is not None:
         return answer
     op = cmd.get("op")
     if op == "version_fault":
-        return {"ok": True, "request_id": fault.set(cmd.get("fault"))}
+        return {"ok": True, "request_id": hooks.version.set(cmd.get("fault"))}
+    if op == "placement_fault":
+        hooks.placement.set(cmd.get("fault"))
+        return {"ok": True}
     if op == "boot":
         return {"ok": True, "id": env.boot(cmd["name"], cmd["host"])}
     if op == "stop_compute":
@@ -398,7 +494,7 @@ def handle(env: NovaEnvironment, cmd: Json, fault: VersionFault, keystone: Keyst
     raise ValueError(f"unknown op {op!r}")
 
 
-def serve_commands(env: NovaEnvironment, out: TextIO, fault: VersionFault, keystone: Keystone) -> None:
+def serve_commands(env: NovaEnvironment, out: TextIO, hooks: Hooks) -> None:
     for line in read_lines(sys.stdin.fileno()):
         if not line.strip():
             continue
@@ -407,7 +503,7 @@ def serve_commands(env: NovaEnvironment, out: TextIO, fault: VersionFault, keyst
             if cmd.get("op") == "quit":
                 emit(out, {"ok": True})
                 return
-            answer = handle(env, cmd, fault, keystone)
+            answer = handle(env, cmd, hooks)
         except Exception as exc:  # answer, never die on a bad command
             LOG.exception("command failed: %s", line)
             answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
@@ -423,6 +519,14 @@ def emit(out: TextIO, payload: Json) -> None:
 # --------------------------------------------------------------------------
 # Entry point
 # --------------------------------------------------------------------------
+def _compute_size(item: str) -> tuple[str, ComputeSize]:
+    host, sep, size = item.partition("=")
+    vcpus, colon, memory_mb = size.partition(":")
+    if not (sep and colon and host and vcpus.isdigit() and memory_mb.isdigit()):
+        raise argparse.ArgumentTypeError(f"wants HOST=VCPUS:MEMORY_MB: {item!r}")
+    return host, ComputeSize(int(vcpus), int(memory_mb))
+
+
 def _vmware_node(item: str) -> tuple[str, str]:
     host, sep, node = item.partition("=")
     if not sep or not host or not node:
@@ -434,6 +538,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--compute", action="append", default=[], metavar="HOST")
     p.add_argument("--vmware-node", action="append", default=[], type=_vmware_node, metavar="HOST=NODENAME")
+    p.add_argument("--compute-size", action="append", default=[], type=_compute_size, metavar="HOST=VCPUS:MEMORY_MB")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--service-down-time", type=int, default=5)
@@ -447,6 +552,7 @@ def build_options(args: argparse.Namespace) -> PeerOptions:
     return PeerOptions(
         computes=list(args.compute),
         vmware_nodes=dict(args.vmware_node),
+        sizes=dict(args.compute_size),
         report_interval=args.report_interval,
         service_down_time=args.service_down_time,
         api_paste_config=args.api_paste_config,
@@ -473,9 +579,10 @@ def main(argv: list[str] | None = None) -> int:
     env.setUp()
     try:
         route_logs_to_stderr(env.stdlog.logger._output, logging.getLevelName(args.log_level))
-        fault, keystone = VersionFault(), Keystone(PROJECT_ID)
-        api = version_faults(token_auth(env.api_fixture.app(), PROJECT_ID), fault)
-        http = start_http(forwarded_scheme(keystone_v3(api, keystone)), args.host, args.port)
+        hooks = Hooks()
+        api = version_faults(token_auth(env.api_fixture.app(), PROJECT_ID), hooks.version)
+        api = with_placement(api, fixture_placement(env), hooks.placement)
+        http = start_http(forwarded_scheme(keystone_v3(api, hooks.keystone)), args.host, args.port)
         port = http.server_address[1]
         base = f"http://{args.host}:{port}"
         LOG.warning("nova peer ready in %.1fs on port %d", time.monotonic() - started, port)
@@ -484,14 +591,15 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "ready": True,
                 "endpoint": f"{base}/v2.1",
+                "placement": f"{base}{PLACEMENT_PATH}",
                 "project_id": PROJECT_ID,
                 "token": f"admin:{PROJECT_ID}",
-                "keystone": keystone.describe(base),
+                "keystone": hooks.keystone.describe(base),
                 "computes": env.describe_computes(),
             },
         )
         env.trim_memory()
-        serve_commands(env, out, fault, keystone)
+        serve_commands(env, out, hooks)
         http.shutdown()
         http.server_close()
     finally:

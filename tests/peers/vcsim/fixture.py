@@ -175,6 +175,11 @@ class VcsimPeer:
         """Give a VM (moref, or a name only it has) an instanceUuid, e.g. its Nova instance's id."""
         self._command({"op": "set_instance_uuid", "vm": vm, "instance_uuid": instance_uuid})
 
+    def set_vm_usage(self, vm: str, *, memory_mb: int, cpu_mhz: int) -> None:
+        """Set what a VM (moref, or a name only it has) uses now: summary.quickStats hostMemoryUsage (MB)
+        and overallCpuUsage (MHz), which the simulator never sets on its own."""
+        self._command({"op": "set_vm_usage", "vm": vm, "memory_mb": memory_mb, "cpu_mhz": cpu_mhz})
+
     def terminate_sessions(self) -> int:
         """Terminate every client session; returns how many were dropped."""
         return int(self._command({"op": "terminate_sessions"})["terminated"])

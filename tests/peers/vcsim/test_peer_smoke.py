@@ -286,3 +286,114 @@ def test_set_cluster_ha_control_op(peer: VcsimPeer, si: vim.ServiceInstance) -> 
         peer.set_cluster_ha("no-such-cluster", True)
     with pytest.raises(VcsimPeerError, match='needs "enabled"'):
         peer._command({"op": "set_cluster_ha", "cluster": cluster["name"]})
+
+
+# --- capacity (launcher/capacity.go) ------------------------------------------------------
+
+
+def _cluster(si: vim.ServiceInstance, moref: str) -> Any:
+    return vim.ClusterComputeResource(moref, si._stub)
+
+
+def _reconfigure_cluster(si: vim.ServiceInstance, moref: str, das: Any, *, modify: bool = True) -> Any:
+    task = _cluster(si, moref).ReconfigureComputeResource_Task(vim.cluster.ConfigSpecEx(dasConfig=das), modify)
+    return task.info
+
+
+def test_reconfigure_keeps_admission_control_merged_with_modify_and_replaced_without(
+    peer: VcsimPeer, si: vim.ServiceInstance
+) -> None:
+    moref = peer.list_clusters()[1]["moref"]
+    level = vim.cluster.FailoverLevelAdmissionControlPolicy(failoverLevel=1)
+    das = vim.cluster.DasConfigInfo(enabled=True, admissionControlEnabled=True, admissionControlPolicy=level)
+    info = _reconfigure_cluster(si, moref, das)
+    das = _cluster(si, moref).configurationEx.dasConfig
+    assert info.state == "success"
+    assert (das.enabled, das.admissionControlEnabled, das.admissionControlPolicy.failoverLevel) == (True, True, 1)
+    percent = vim.cluster.FailoverResourcesAdmissionControlPolicy(
+        cpuFailoverResourcesPercent=20, memoryFailoverResourcesPercent=40
+    )
+    _reconfigure_cluster(si, moref, vim.cluster.DasConfigInfo(admissionControlPolicy=percent))  # modify: merged
+    das = _cluster(si, moref).configurationEx.dasConfig
+    assert (das.enabled, das.admissionControlEnabled) == (True, True)
+    assert (
+        das.admissionControlPolicy.cpuFailoverResourcesPercent,
+        das.admissionControlPolicy.memoryFailoverResourcesPercent,
+    ) == (20, 40)
+    _reconfigure_cluster(si, moref, vim.cluster.DasConfigInfo(enabled=False), modify=False)  # replaced
+    das = _cluster(si, moref).configurationEx.dasConfig
+    assert (das.enabled, das.admissionControlEnabled, das.admissionControlPolicy) == (False, None, None)
+
+
+def test_reconfigure_refuses_the_admission_policies_vcenter_refuses(peer: VcsimPeer, si: vim.ServiceInstance) -> None:
+    clusters = peer.list_clusters()
+    moref, other = clusters[1]["moref"], clusters[0]["moref"]
+    stranger = next(h["moref"] for h in peer.list_hosts() if h["cluster_moref"] == other)
+    before = _cluster(si, moref).configurationEx.dasConfig
+    refused = [
+        vim.cluster.FailoverLevelAdmissionControlPolicy(failoverLevel=0),
+        vim.cluster.FailoverResourcesAdmissionControlPolicy(
+            cpuFailoverResourcesPercent=101, memoryFailoverResourcesPercent=10
+        ),
+        vim.cluster.FailoverHostAdmissionControlPolicy(failoverHosts=[vim.HostSystem(stranger)]),  # another cluster's
+    ]
+    for policy in refused:
+        das = vim.cluster.DasConfigInfo(admissionControlEnabled=True, admissionControlPolicy=policy)
+        info = _reconfigure_cluster(si, moref, das)
+        assert (info.state, type(info.error).__name__) == ("error", "vmodl.fault.InvalidArgument")
+    after = _cluster(si, moref).configurationEx.dasConfig
+    assert (after.admissionControlEnabled, after.admissionControlPolicy) == (
+        before.admissionControlEnabled,
+        before.admissionControlPolicy,
+    )
+
+
+def _vm_filter(si: vim.ServiceInstance, moref: str, paths: list[str]) -> Any:
+    pc = vmodl.query.PropertyCollector
+    spec = pc.FilterSpec(
+        objectSet=[pc.ObjectSpec(obj=vim.VirtualMachine(moref, si._stub))],
+        propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=paths)],
+    )
+    collector = si.content.propertyCollector.CreatePropertyCollector()
+    collector.CreateFilter(spec, partialUpdates=False)
+    return collector
+
+
+def _fed(collector: Any, version: str) -> tuple[dict[str, Any], str]:
+    """The property changes of the next WaitForUpdatesEx answer, and its version."""
+    answer = collector.WaitForUpdatesEx(version, vmodl.query.PropertyCollector.WaitOptions(maxWaitSeconds=5))
+    assert answer is not None, "no update in time"
+    changes = {c.name: c.val for f in answer.filterSet for o in f.objectSet for c in o.changeSet}
+    return changes, answer.version
+
+
+def test_a_reservation_set_by_reconfigvm_reaches_wait_for_updates(peer: VcsimPeer, si: vim.ServiceInstance) -> None:
+    moref = peer.list_vms()[2]["moref"]
+    paths = ["config.memoryAllocation.reservation", "config.cpuAllocation.reservation"]
+    collector = _vm_filter(si, moref, paths)
+    try:
+        first, version = _fed(collector, "")
+        assert first == dict.fromkeys(paths, 0)
+        spec = vim.vm.ConfigSpec(
+            memoryAllocation=vim.ResourceAllocationInfo(reservation=16),
+            cpuAllocation=vim.ResourceAllocationInfo(reservation=300),
+        )
+        assert vim.VirtualMachine(moref, si._stub).ReconfigVM_Task(spec).info.state == "success"
+        changed, _ = _fed(collector, version)
+        assert changed == {paths[0]: 16, paths[1]: 300}
+    finally:
+        collector.Destroy()
+
+
+def test_set_vm_usage_control_op(peer: VcsimPeer, si: vim.ServiceInstance) -> None:
+    row = peer.list_vms()[3]
+    vm: Any = vim.VirtualMachine(row["moref"], si._stub)
+    stats = vm.summary.quickStats
+    assert (stats.hostMemoryUsage, stats.overallCpuUsage) == (None, None)  # the simulator never sets them
+    peer.set_vm_usage(row["name"], memory_mb=30, cpu_mhz=250)
+    stats = vm.summary.quickStats
+    assert (stats.hostMemoryUsage, stats.overallCpuUsage) == (30, 250)
+    with pytest.raises(VcsimPeerError, match="not found"):
+        peer.set_vm_usage("no-such-vm", memory_mb=1, cpu_mhz=1)
+    with pytest.raises(VcsimPeerError, match="0 or more"):
+        peer.set_vm_usage(row["moref"], memory_mb=-1, cpu_mhz=1)

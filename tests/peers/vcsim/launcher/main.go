@@ -228,6 +228,7 @@ func (p *peer) start() (err error) {
 	p.listener = newListener()
 	simulator.Map.AddHandler(p.listener)
 	p.hooks = newHooks()
+	grantAdminAtRoot(p.opts.username)
 	svc := p.model.Service
 	svc.TLS = &tls.Config{Certificates: []tls.Certificate{p.certs.leaf}}
 	svc.Listen = &url.URL{Host: p.opts.listen}
@@ -633,7 +634,7 @@ func announceConfig(ref types.ManagedObjectReference) {
 	if !ok || vm.Config == nil {
 		return
 	}
-	simulator.Map.Update(vm, []types.PropertyChange{
+	changes := []types.PropertyChange{
 		{Name: "name", Val: vm.Name},
 		{Name: "config.name", Val: vm.Config.Name},
 		{Name: "config.instanceUuid", Val: vm.Config.InstanceUuid},
@@ -641,7 +642,17 @@ func announceConfig(ref types.ManagedObjectReference) {
 		{Name: "config.uuid", Val: vm.Config.Uuid},
 		{Name: "config.hardware.numCPU", Val: vm.Config.Hardware.NumCPU},
 		{Name: "config.hardware.memoryMB", Val: vm.Config.Hardware.MemoryMB},
-	})
+	}
+	// the reservations, by their leaf paths: a filter on a leaf hears only a change named by it or below it
+	for path, allocation := range map[string]*types.ResourceAllocationInfo{
+		"config.memoryAllocation.reservation": vm.Config.MemoryAllocation,
+		"config.cpuAllocation.reservation":    vm.Config.CpuAllocation,
+	} {
+		if allocation != nil && allocation.Reservation != nil {
+			changes = append(changes, types.PropertyChange{Name: path, Val: *allocation.Reservation})
+		}
+	}
+	simulator.Map.Update(vm, changes)
 }
 
 // listAllMounts makes Datastore.host name every host that mounts the datastore. The VPX model
@@ -716,8 +727,10 @@ func hooked(method *simulator.Method) bool {
 		return true
 	case method.Name == "UnregisterVM" && method.This.Type == "VirtualMachine":
 		return simulator.Map.Get(method.This) != nil // else the simulator's own "not found"
-	case moveHooks[method.Name] == method.This.Type:
+	case moveHooks[method.Name] == method.This.Type, capacityHooks[method.Name] == method.This.Type:
 		return simulator.Map.Get(method.This) != nil
+	case privilegeHooks[method.Name] == method.This.Type:
+		return true
 	}
 	return false
 }
@@ -728,9 +741,11 @@ func mentionsHookedMethod(body []byte) bool {
 			return true
 		}
 	}
-	for name := range moveHooks {
-		if bytes.Contains(body, []byte(name)) {
-			return true
+	for _, table := range []map[string]string{moveHooks, privilegeHooks, capacityHooks} {
+		for name := range table {
+			if bytes.Contains(body, []byte(name)) {
+				return true
+			}
 		}
 	}
 	return false
@@ -915,6 +930,8 @@ type command struct {
 	InstanceUUID    string  `json:"instance_uuid"`
 	Behavior        string  `json:"behavior"`
 	Seconds         float64 `json:"seconds"`
+	MemoryMB        *int32  `json:"memory_mb"`
+	CPUMHz          *int32  `json:"cpu_mhz"`
 }
 
 func fail(err error) map[string]interface{} {
@@ -945,6 +962,11 @@ func (p *peer) handle(line string) (map[string]interface{}, bool) {
 		return map[string]interface{}{"ok": true}, true
 	case "set_cluster_drs":
 		if err := setClusterDRS(cmd.Cluster, cmd.Enabled, cmd.Behavior); err != nil {
+			return fail(err), true
+		}
+		return map[string]interface{}{"ok": true}, true
+	case "set_vm_usage":
+		if err := setVMUsage(cmd.VM, cmd.MemoryMB, cmd.CPUMHz); err != nil {
 			return fail(err), true
 		}
 		return map[string]interface{}{"ok": true}, true
