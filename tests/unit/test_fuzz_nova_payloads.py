@@ -54,12 +54,13 @@ READ_KEYS = {
     "hypervisors": (
         *("hypervisor_hostname", "id", "service", "hypervisor_type", "state", "status", "host_ip"),
         *("host", "disabled_reason"),  # in "service"
+        *("vcpus", "vcpus_used", "memory_mb", "memory_mb_used"),  # capacity, below 2.88
     ),
     "servers": (
         *("id", "name", "tenant_id", "project_id", "status", "flavor", "image", "OS-EXT-AZ:availability_zone"),
         *("OS-EXT-STS:vm_state", "OS-EXT-STS:task_state", "OS-EXT-STS:power_state"),
         *("OS-EXT-SRV-ATTR:host", "OS-EXT-SRV-ATTR:hypervisor_hostname"),
-        "original_name",  # in "flavor"
+        *("original_name", "vcpus", "ram"),  # in "flavor"
     ),
     "migrations": (
         *("uuid", "id", "instance_uuid", "migration_type", "status", "created_at", "updated_at"),
