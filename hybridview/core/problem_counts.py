@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from hybridview.core.headroom import Headroom, estate_headroom
 from hybridview.core.health import Severity
 from hybridview.core.identity import InstanceRef, Ref, VmRef
-from hybridview.core.model import Instance
+from hybridview.core.model import Estate, Instance
 from hybridview.core.recovery import Recovery, recovery
 from hybridview.core.view import EstateView
 
@@ -55,17 +55,27 @@ def problem_counts(view: EstateView, found: Recovery | None = None, rooms: Seque
         hosts_maintenance=sum(1 for h in hosts if h.in_maintenance),
         at_risk=at_risk,
         evacuations_pending=len(pending),
-        migrations_running=sum(
-            1 for s in estate.openstack for m in s.migrations if m.in_progress and m.migration_type in MIGRATION_TYPES
-        ),
-        vmotions_running=sum(
-            1
-            for v in estate.vcenters
-            for t in v.tasks
-            if t.description_id in VMOTION_TASKS and t.state in ("queued", "running")
-        ),
+        migrations_running=migrations_running(estate),
+        vmotions_running=vmotions_running(estate),
         stale_endpoints=sum(1 for e in estate.endpoints if not e.ok),
         without_headroom=sum(1 for r in (estate_headroom(estate) if rooms is None else rooms) if r.enough is False),
+    )
+
+
+def migrations_running(estate: Estate) -> int:
+    """Nova live and cold migrations in progress: activity, not problems."""
+    return sum(
+        1 for s in estate.openstack for m in s.migrations if m.in_progress and m.migration_type in MIGRATION_TYPES
+    )
+
+
+def vmotions_running(estate: Estate) -> int:
+    """vCenter relocate/migrate tasks queued or running."""
+    return sum(
+        1
+        for v in estate.vcenters
+        for t in v.tasks
+        if t.description_id in VMOTION_TASKS and t.state in ("queued", "running")
     )
 
 

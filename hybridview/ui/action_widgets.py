@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView
 from hybridview.actions.operation import ItemState, ItemStatus
 from hybridview.core.actions import Step
 from hybridview.ui.keyed_table import KeyedTableModel
+from hybridview.ui.theme import paint_banner
 from hybridview.views.activity_rows import progress_text
 from hybridview.views.recovery_rows import Progress
 
@@ -20,15 +21,10 @@ LEVELS = {
     ItemState.BLOCKED: "blocked",
     ItemState.STOPPED: "blocked",
 }
-BANNER_STYLES = {
-    "critical": "background: #fdecea; color: #7f0000; border: 1px solid #e57373;",
-    "warning": "background: #fff8e1; color: #4e3600; border: 1px solid #ffca28;",
-    "ok": "background: #e8f5e9; color: #1b5e20; border: 1px solid #81c784;",
-    "info": "background: #e3f2fd; color: #0d3c61; border: 1px solid #90caf9;",
-}
 
 
 def banner(level: str = "info") -> QLabel:
+    """A message box in a dialog or tab: ``level`` is one of ``theme.BANNER_LEVELS``, coloured per theme."""
     label = QLabel()
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -38,7 +34,7 @@ def banner(level: str = "info") -> QLabel:
 
 def set_banner(label: QLabel, text: str, level: str) -> None:
     label.setText(text)
-    label.setStyleSheet(f"QLabel {{ {BANNER_STYLES[level]} border-radius: 3px; padding: 5px 8px; }}")
+    paint_banner(label, level)
     label.setVisible(bool(text))
 
 

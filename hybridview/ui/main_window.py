@@ -22,10 +22,11 @@ from PySide6.QtWidgets import (
 )
 
 from hybridview.actions.desk import ActionDesk
-from hybridview.core.health import Overall, Severity
+from hybridview.core.health import Severity
 from hybridview.core.identity import ClusterRef, NodeRef, Ref
 from hybridview.ui.about import add_about_action
 from hybridview.ui.activity_view import ActivityView
+from hybridview.ui.alert_strip import AlertStrip, alert_label
 from hybridview.ui.audit_view import AuditView
 from hybridview.ui.bridge import MonitorBridge
 from hybridview.views.details import details_html
@@ -120,9 +121,7 @@ class MainWindow(QMainWindow):
         self.filter_bar = FilterBar(self)
         self.details = QTextBrowser()
         self.details.setObjectName("details")
-        self.alert = QLabel()
-        self.alert.setObjectName("alertStrip")
-        self.alert.setWordWrap(True)
+        self.alert = alert_label()
         self.instance_title = QLabel("Instances / VMs")
         self.instance_title.setObjectName("paneTitle")
         self._selected_key: Ref | None = None
@@ -134,8 +133,6 @@ class MainWindow(QMainWindow):
         self.shown_after_steps = _Shown()
         self._build_layout(note)
         self._build_actions()
-        for level in ("ok", "warning", "critical"):  # style each alert level now, not during the first load
-            self._set_alert("", level)
         self.endpoint_bar = EndpointStatusBar(self.statusBar())
         self.nova_view.selectionModel().currentRowChanged.connect(
             lambda cur, _p: self._on_selected(cur, self.nova_view)
@@ -146,10 +143,10 @@ class MainWindow(QMainWindow):
         controller.stager = _Stager(self)
         controller.presentation_ready.connect(self.show_presentation)
         controller.busy_changed.connect(self._on_busy)
-        controller.fault_changed.connect(self._on_fault)
         self.moves = MoveActions(self)  # Move… and Drain host… on the selection, after the window's own handlers
         self.export, self.connections = ExportActions(self), ConnectionsActions(self)  # Export…, Connections… (Ctrl+,)
         self.about_action = add_about_action(self, self.toolbar)  # last on the toolbar, and F1
+        self.alert_strip = AlertStrip(self)  # the alert strip, in step with the Problems tab
 
     # -- construction ------------------------------------------------------------------
 
@@ -227,12 +224,6 @@ class MainWindow(QMainWindow):
 
     # -- updates -------------------------------------------------------------------------
 
-    def _on_fault(self, fault: str | None) -> None:
-        if self.controller.latest is not None:
-            self._show_alert(self.controller.latest)
-        elif fault:  # nothing could be shown yet
-            self._set_alert(f"✖ {fault}", "critical")
-
     def _on_busy(self, busy: bool) -> None:
         # Stays enabled: the monitor never reads an endpoint twice at once, so with one endpoint
         # hung, F5 still re-reads all the others.
@@ -266,7 +257,6 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self, self._next_step)
 
     def _show_rest(self, p: Presentation, staged: _Staged | None) -> None:
-        self._show_alert(p)
         self.endpoint_bar.show_endpoints(p.view.estate.endpoints)
         self._expand_new_top_rows()
         selected = self._selected_key
@@ -295,34 +285,6 @@ class MainWindow(QMainWindow):
                 fresh_views.append(view)
         if fresh_views:
             QTimer.singleShot(0, self, lambda: fit_columns(fresh_views))
-
-    def _show_alert(self, p: Presentation) -> None:
-        health = p.view.health
-        stale = [e.name for e in p.view.estate.endpoints if not e.ok]
-        failed = health.failed_hosts
-        parts = []
-        fault = self.controller.fault
-        if fault:  # the app itself failed: the panes may be older than they look
-            parts.append(f"✖ {fault}; the panes may be out of date")
-        if failed:
-            names = ", ".join(f"{f.name} ({f.layer})" for f in failed[:4]) + ("…" if len(failed) > 4 else "")
-            parts.append(f"✖ {len(failed)} failed host(s): {names}")
-        if stale:
-            parts.append(f"? stale data from: {', '.join(stale)}")
-        if not parts:
-            parts.append(
-                "✔ All endpoints fresh, no failed hosts"
-                if health.overall is Overall.OK
-                else "⚠ Some items need attention"
-            )
-        level = "critical" if failed or fault else ("warning" if stale or health.overall is not Overall.OK else "ok")
-        self._set_alert("    ".join(parts), level)
-
-    def _set_alert(self, text: str, level: str) -> None:
-        self.alert.setText(text)
-        self.alert.setProperty("level", level)
-        self.alert.style().unpolish(self.alert)
-        self.alert.style().polish(self.alert)
 
     # -- selection ---------------------------------------------------------------------
 

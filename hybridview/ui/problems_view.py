@@ -5,8 +5,10 @@ what is wrong is what the eye needs first and in full width, and the trees (a th
 large estate) keep their height for the one item being looked into. Above the table: the header
 counts, and the selected problem (the worst until one is chosen) with its advice in full, in
 large type. Selecting a row selects its item in the trees; Enter, a double-click or "Show in
-Estate" goes there. Beside it: acknowledge or silence the selected problem, or lift its
-acknowledgement or silence now (the row's context menu offers the same).
+Estate" goes there (not for a Nova zone or aggregate, which has no tree row: the button says
+so). Beside it: acknowledge or silence the selected problem, or lift its acknowledgement or
+silence now (the row's context menu offers the same). Each list built also tells the window's
+alert strip what it holds (``summary_changed``), so the two never disagree.
 
 The rows are built in the monitor's workers on each publication (and when one of this window's
 writes fails), then spliced into a keyed table on the GUI thread; the "Since" column ticks
@@ -25,6 +27,7 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
 
 from hybridview.actions.operation import ItemStatus, Operation
+from hybridview.core.identity import HostGroupRef, Ref, ZoneRef
 from hybridview.core.problems import ProblemId
 from hybridview.service.tasks import describe_exception, spawn
 from hybridview.ui.alerts_view import AlertDesk
@@ -40,22 +43,16 @@ from hybridview.ui.problems_wiring import (
     when_shown,
 )
 from hybridview.ui.widgets import fit_small_table, tree_view
+from hybridview.views.alert_line import ProblemSummary, problems_and_summary
 from hybridview.views.presentation import Presentation
-from hybridview.views.problems_rows import (
-    PROBLEM_COLUMNS,
-    SINCE_COLUMN,
-    ProblemRow,
-    ProblemTable,
-    focus_text,
-    problems_for,
-    retick,
-)
+from hybridview.views.problems_rows import PROBLEM_COLUMNS, SINCE_COLUMN, ProblemRow, ProblemTable, focus_text, retick
 
 if TYPE_CHECKING:
     from hybridview.ui.main_window import MainWindow
 
 __all__ = ["ProblemsView", "tab_counter", "when_shown"]  # the window finds its tabs by widget with these
 TICK_MS = 5000
+SHOW_TIP = "Select this problem's item in the Nova or vCenter tree (Enter, double-click)"
 MINIMUM_WIDTHS = {
     0: 120,
     PROBLEM_COLUMNS.index("Item"): 220,
@@ -81,6 +78,7 @@ class ProblemTableModel(IconStateTable):
 
 class ProblemsView(QWidget):
     count_changed = Signal(int)
+    summary_changed = Signal(object)  # ProblemSummary: what the list holds, for the alert strip
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__()
@@ -95,7 +93,7 @@ class ProblemsView(QWidget):
         self.counts.setWordWrap(True)  # its line must never set the window's minimum width
         self.focus = FocusBox()  # its colours and sizes: style.qss, the themes' sheets, wall.qss
         self.show_button = QPushButton("Show in Estate ▸")
-        self.show_button.setToolTip("Select this problem's item in the Nova or vCenter tree (Enter, double-click)")
+        self.show_button.setToolTip(SHOW_TIP)
         self.show_button.clicked.connect(self.show_in_estate)
         self.alerts = AlertDesk(window, self.clock, self.controller.endpoints.alert_policy)
         self.alerts.changed.connect(self._remark)
@@ -190,20 +188,22 @@ class ProblemsView(QWidget):
                 view = latest.view
                 del latest
                 actions = action_problems(self.desk.runner.operations)
-                table, seen = await self.controller.monitor.offload(
-                    problems_for, view, self.clock(), dict(self._first_seen), actions
+                table, seen, summary = await self.controller.monitor.offload(
+                    problems_and_summary, view, self.clock(), dict(self._first_seen), actions
                 )
                 del view  # closing cancels this task at the await
                 self._first_seen = seen
                 self._show(table)
+                self.summary_changed.emit(summary)
                 if not self._again:
                     return
         finally:
             self._task = None
 
     def _failed(self, exc: BaseException) -> None:
-        text = f"✖ Could not list the problems: {describe_exception(exc)}. The list below may be out of date."
-        self.focus.show_lines([text], "critical")
+        why = describe_exception(exc)
+        self.focus.show_lines([f"✖ Could not list the problems: {why}. The list below may be out of date."], "critical")
+        self.summary_changed.emit(ProblemSummary(0, 0, "warning", 0, 0, error=why))
 
     def _show(self, table: ProblemTable) -> None:
         self.table = table
@@ -270,7 +270,7 @@ class ProblemsView(QWidget):
 
     def show_in_estate(self) -> None:
         row = self.target()
-        if row is not None:
+        if row is not None and no_tree_row(row.item) is None:
             tabs = self.window_.tabs
             estate = next(
                 (w for i in range(tabs.count()) if (w := tabs.widget(i)) and w.isAncestorOf(self.window_.nova_view)),
@@ -291,8 +291,11 @@ class ProblemsView(QWidget):
             lines.insert(1, mark)
         level = "ok" if row is None else ("critical" if row.level == "failed" else "warning")
         self.focus.show_lines(lines, level)
-        for button in (self.show_button, self.ack_button, self.silence_button):
+        for button in (self.ack_button, self.silence_button):
             button.setEnabled(row is not None)
+        why_not = no_tree_row(row.item) if row is not None else None
+        self.show_button.setEnabled(row is not None and why_not is None)
+        self.show_button.setToolTip(why_not or SHOW_TIP)
         self.unack_button.setEnabled(row is not None and self.alerts.acknowledged(row))
         self.lift_button.setEnabled(row is not None and self.alerts.silenced(row))
 
@@ -304,6 +307,17 @@ class ProblemsView(QWidget):
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         await self.alerts.aclose()
+
+
+def no_tree_row(item: Ref) -> str | None:
+    """Why ``item`` has no row in the trees to show, or None when it has one."""
+    if not isinstance(item, HostGroupRef):
+        return None
+    group = "availability zone" if isinstance(item, ZoneRef) else "host aggregate"
+    return (
+        f"A Nova {group} has no row in the trees, so there is nothing to show in Estate: its KVM hosts are "
+        "compute nodes in the Nova tree; the row's text names the host whose failure would not fit"
+    )
 
 
 def _with_since(row: ProblemRow, since: str | None) -> ProblemRow:

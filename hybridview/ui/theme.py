@@ -1,10 +1,11 @@
 """Themes: light (the default sheet), dark, high contrast, or the system's light/dark setting, followed live.
 
 Each theme has its row colours: the trees' roles of the application palette, and the keyed tables'
-text colour per level, chosen here once. The trees take them from the application palette (a
+text colour per level, chosen here once; and its banners' colours per level (the write dialogs', the
+Recovery, Activity and Audit tabs' messages). The trees take them from the application palette (a
 palette a widget sets for itself is put back by the style sheet's repolish, e.g. entering wall
 mode); a theme applied at run time (wall mode, the system's switch) recolours the keyed tables'
-rows in place, never resetting a model.
+rows in place, never resetting a model, and repaints the banners.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Protocol, runtime_checkable
 
 from PySide6.QtCore import QAbstractProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QAbstractItemView, QApplication
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QLabel
 
 from hybridview.ui.icons import style_sheet
 
@@ -94,6 +95,59 @@ ROW_COLOURS = {
 }  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class BannerColours:
+    """A banner at one level: its text at least 4.5:1 on its background (WCAG AA); its words say the level too."""
+
+    background: str
+    text: str
+    border: str
+    border_px: int = 1
+
+    def sheet(self) -> str:
+        return (
+            f"QLabel {{ background: {self.background}; color: {self.text}; "
+            f"border: {self.border_px}px solid {self.border}; border-radius: 3px; padding: 5px 8px; }}"
+        )
+
+
+BANNER_LEVELS = ("critical", "warning", "ok", "info")
+_HC_CALM = BannerColours("#000000", "#ffffff", "#ffffff", 3)
+BANNER_COLOURS: dict[Theme, Mapping[str, BannerColours]] = {
+    Theme.LIGHT: {
+        "critical": BannerColours("#fdecea", "#7f0000", "#e57373"),
+        "warning": BannerColours("#fff8e1", "#4e3600", "#ffca28"),
+        "ok": BannerColours("#e8f5e9", "#1b5e20", "#81c784"),
+        "info": BannerColours("#e3f2fd", "#0d3c61", "#90caf9"),
+    },
+    Theme.DARK: {  # as dark.qss's alert strip
+        "critical": BannerColours("#4a1414", "#ffd6d6", "#e57373"),
+        "warning": BannerColours("#3d3000", "#ffe9a8", "#ffca28"),
+        "ok": BannerColours("#14331a", "#c8f0cc", "#66bb6a"),
+        "info": BannerColours("#0d2a44", "#cfe8ff", "#64b5f6"),
+    },
+    Theme.HIGH_CONTRAST: {  # black, white and yellow, as high-contrast.qss
+        "critical": BannerColours("#000000", "#ffff00", "#ffff00", 3),
+        "warning": _HC_CALM,
+        "ok": _HC_CALM,
+        "info": _HC_CALM,
+    },
+}
+BANNER_LEVEL = "bannerLevel"  # the property that marks a label as a banner, with its level
+
+
+def paint_banner(label: QLabel, level: str) -> None:
+    """Give a banner its level's colours in the applied theme (again on each theme switch)."""
+    label.setProperty(BANNER_LEVEL, level)
+    label.setStyleSheet(BANNER_COLOURS[_applied()][level].sheet())
+
+
+def repaint_banners(app: QApplication) -> None:
+    for widget in app.allWidgets():
+        if isinstance(widget, QLabel) and isinstance(level := widget.property(BANNER_LEVEL), str):
+            paint_banner(widget, level)
+
+
 @runtime_checkable
 class Recolouring(Protocol):
     """A model whose cells carry level colours: it sets them again from ``row_colours()``."""
@@ -103,7 +157,11 @@ class Recolouring(Protocol):
 
 def row_colours() -> RowColours:
     """The applied theme's row colours (light before any theme is applied)."""
-    return ROW_COLOURS[_manager[0].applied if _manager else Theme.LIGHT]
+    return ROW_COLOURS[_applied()]
+
+
+def _applied() -> Theme:
+    return _manager[0].applied if _manager else Theme.LIGHT
 
 
 def level_brush(level: str | None) -> QBrush | None:
@@ -155,6 +213,7 @@ class ThemeManager:
         changed, self.applied = resolved is not self.applied, resolved
         if changed:
             recolour_rows(self._app)
+            repaint_banners(self._app)
         return resolved
 
     def _follow(self) -> None:

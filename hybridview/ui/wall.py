@@ -1,4 +1,8 @@
-"""Wall mode: full screen, dark, large type, read-only, problems first, and a loud DATA STALE banner."""
+"""Wall mode: full screen, dark, large type, read-only, problems first, and a loud DATA STALE banner.
+
+The larger type needs wider columns: entering widens every table's columns whose title no longer fits
+(empty tables too), leaving puts back the widths they had.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QAbstractItemView, QBoxLayout, QLabel, QPushButton
+from PySide6.QtWidgets import QAbstractItemView, QBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, QTreeView
 
 from hybridview.ui.theme import Theme, themes
 from hybridview.views.presentation import Presentation
@@ -45,6 +49,7 @@ class WallMode(QObject):
         self._before: tuple[bool, Theme] | None = None
         self._hidden: list[QPushButton] = []  # the Problems tab's buttons: acknowledging and silencing are edits
         self._icon_sizes: list[tuple[QAbstractItemView, QSize]] = []
+        self._widths: list[tuple[QHeaderView, list[int]]] = []  # each table's columns before the wall's type
         self.banner = QLabel()
         self.banner.setObjectName("wallStale")
         self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -75,12 +80,16 @@ class WallMode(QObject):
         self.active = True
         desk = w.desk
         self._before = (desk.read_only, themes().choice)
+        headers = [h for v in w.findChildren(QAbstractItemView) if (h := _header(v)) is not None]
+        self._widths = [(h, [h.sectionSize(c) for c in range(h.count())]) for h in headers]  # before the wall's type
         self._set_read_only(True)
         themes().apply(Theme.DARK)
         w.setStyleSheet(_wall_sheet())  # the Problems tab's sizes too: its headline the largest text
         self._icon_sizes = [(v, v.iconSize()) for v in w.findChildren(QAbstractItemView)]
         for view, _size in self._icon_sizes:
             view.setIconSize(QSize(WALL_ICON_PX, WALL_ICON_PX))
+        for header, _widths in self._widths:
+            fit_header(header)
         w.tabs.setCurrentWidget(w.problems)
         for action in self.editing_actions():
             action.setVisible(False)
@@ -103,6 +112,9 @@ class WallMode(QObject):
         w.setStyleSheet("")
         for view, size in self._icon_sizes:
             view.setIconSize(size)
+        for header, widths in self._widths:  # as they were for the usual type
+            for column, width in enumerate(widths[: header.count()]):
+                header.resizeSection(column, width)
         for action in self.editing_actions():
             action.setVisible(True)
         for button in self._hidden:
@@ -168,6 +180,21 @@ class WallMode(QObject):
 
     def is_stale(self) -> bool:
         return self.banner.isVisibleTo(self._window) and self.banner.text().startswith("⚠ DATA STALE")
+
+
+def _header(view: QAbstractItemView) -> QHeaderView | None:
+    if isinstance(view, QTreeView):
+        return view.header()
+    return view.horizontalHeader() if isinstance(view, QTableView) else None
+
+
+def fit_header(header: QHeaderView) -> None:
+    """Widen each column whose title no longer fits (the wall's larger type), so no title is cut."""
+    header.ensurePolished()
+    for column in range(header.count()):
+        hint = header.sectionSizeHint(column)
+        if not header.isSectionHidden(column) and header.sectionSize(column) < hint:
+            header.resizeSection(column, hint)
 
 
 def wall_mode(window: QObject) -> WallMode:
