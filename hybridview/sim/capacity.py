@@ -1,5 +1,5 @@
 """The demo's capacity, all derived from the layout (and so from the seed): Placement providers, host
-aggregates and availability zones, vSphere HA admission control, VM reservations and usage.
+aggregates and availability zones, vSphere HA admission control, VM reservations (``vm_records`` has their usage).
 
 One cluster is tight on purpose: the first vCenter's first cluster (HA on) runs only big VMs, all alike
 (``TIGHT_FLAVORS``), on hosts sized to hold them with one host to spare but not two. Healthy, it has N+1
@@ -9,24 +9,22 @@ leave VMs without a host: the Problems view warns of it. Every other group has r
 
 from __future__ import annotations
 
-import zlib
 from collections import Counter
 from collections.abc import Iterable
 
 from hybridview.core.headroom_loads import vm_memory_mb
-from hybridview.core.model import HostAggregate, PlacementProvider, ResourceUse, VirtualMachine
+from hybridview.core.model import HostAggregate, PlacementProvider, ResourceUse
 from hybridview.sim.layout import (
     FLAVOR_DISK_GB,
     HOST_BASE_MEMORY_MB,
-    MHZ,
     SHARED_DATASTORE_GB,
     Layout,
     SimAdmission,
     SimInstance,
     SimNode,
     SimVCenter,
-    SimVM,
 )
+from hybridview.sim.vm_records import vm_record
 
 # Placement's inventory of each demo compute node: reserved amounts and allocation ratios as Nova's defaults
 VCPU_RATIO, MEMORY_RATIO, DISK_RATIO = 16.0, 1.5, 1.0
@@ -107,7 +105,8 @@ def _size_tight(layout: Layout, vcenter: str, moref: str) -> None:
     if n < 3:
         return
     on = {h.moref for h in hosts}
-    load = sum(vm_memory_mb(_record(vm)) for vm in layout.vms if vm.host in on and vm.power_state == "poweredOn")
+    running = [vm_record(vm, "connected") for vm in layout.vms if vm.host in on and vm.power_state == "poweredOn"]
+    load = sum(vm_memory_mb(vm) for vm in running)
     low, high = load / (n - 1), load / (n - 2)
     size = round((HOST_BASE_MEMORY_MB + (low + high) / 2) / SIZE_STEP_MB) * SIZE_STEP_MB
     if not low <= size - HOST_BASE_MEMORY_MB < high:
@@ -118,32 +117,8 @@ def _size_tight(layout: Layout, vcenter: str, moref: str) -> None:
     node.memory_mb = size * n
 
 
-def _record(vm: SimVM) -> VirtualMachine:
-    """Just what ``vm_memory_mb`` reads."""
-    return VirtualMachine(
-        vm.vcenter,
-        vm.moref,
-        vm.name,
-        vm.instance_uuid,
-        vm.host,
-        vm.power_state,
-        memory_mb=vm.memory_mb,
-        memory_reservation_mb=vm.memory_reservation_mb,
-    )
-
-
 def _disk_gb(node: SimNode) -> int:
     return SHARED_DATASTORE_GB if node.is_vmware else KVM_DISK_GB
-
-
-def vm_usage(vm: SimVM, connected: bool) -> tuple[int | None, int | None]:
-    """(host memory MB, CPU MHz) in use: a steady share of its size per VM; none once its host stops answering."""
-    if not connected:
-        return None, None
-    if vm.power_state != "poweredOn":
-        return 0, 0
-    spread = zlib.crc32(vm.moref.encode())
-    return vm.memory_mb * (50 + spread % 41) // 100, vm.vcpus * MHZ * (5 + spread % 16) // 100
 
 
 def providers(nodes: Iterable[SimNode], instances: Iterable[SimInstance]) -> tuple[PlacementProvider, ...]:

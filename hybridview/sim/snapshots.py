@@ -29,9 +29,10 @@ from hybridview.sim.layout import (
     SimVCenter,
     SimVM,
 )
-from hybridview.sim.capacity import providers, vm_usage
+from hybridview.sim.capacity import providers
 from hybridview.sim.instance_actions import instance_actions
 from hybridview.sim.state import SimMigration, SimState, SimTask, nova_time
+from hybridview.sim.vm_records import vm_record
 from hybridview.sim.vsphere_tasks import accessible, used_gb
 
 MICROVERSION = "2.100"  # what the demo clouds read and write at
@@ -236,22 +237,5 @@ def _vm(vm: SimVM, state: str) -> VirtualMachine:
         and r.vmx_path == vm.vmx_path
     ):
         return r
-    memory_used, cpu_used = vm_usage(vm, state == "connected")
-    r = vm.record = VirtualMachine(
-        vm.vcenter,
-        vm.moref,
-        vm.name,
-        vm.instance_uuid,
-        vm.host,
-        vm.power_state,
-        vm.datastores,
-        vm.vcpus,
-        vm.memory_mb,
-        vm.vmx_path,
-        state,
-        vm.memory_reservation_mb,
-        vm.cpu_reservation_mhz,
-        memory_used,
-        cpu_used,
-    )
+    r = vm.record = vm_record(vm, state)
     return r

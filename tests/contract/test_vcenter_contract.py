@@ -62,7 +62,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyVim.connect import Disconnect, SmartConnect
 from pyVim.task import WaitForTask
 from pyVmomi import vim, vmodl
 
@@ -82,6 +81,7 @@ from hybridview.core.model import (
 from hybridview.backends.vsphere import VSphereBackend
 from tests.peers.vcsim.fixture import VcsimPeer
 from tests.vcenters import VCSIM_PASSWORD, VCSIM_USER, Subject, sim_subject, vcsim_backend, vcsim_subject
+from tests.vcsim_session import operator_session
 
 SUBJECTS: dict[str, Callable[[], AbstractContextManager[Subject]]] = {"sim": sim_subject, "vcsim": vcsim_subject}
 
@@ -188,11 +188,8 @@ def peer() -> Iterator[VcsimPeer]:
 @pytest.fixture
 def si(peer: VcsimPeer) -> Iterator[Any]:
     """A plain pyVmomi client, to call the API as any vCenter client does."""
-    connection = SmartConnect(
-        host=peer.host, port=peer.port, user=VCSIM_USER, pwd=VCSIM_PASSWORD, sslContext=peer.ssl_context()
-    )
-    yield connection
-    Disconnect(connection)
+    with operator_session(peer) as connection:
+        yield connection
 
 
 @pytest.fixture
@@ -353,15 +350,8 @@ def moves_peer() -> Iterator[VcsimPeer]:
 
 @pytest.fixture
 def moves_si(moves_peer: VcsimPeer) -> Iterator[Any]:
-    connection = SmartConnect(
-        host=moves_peer.host,
-        port=moves_peer.port,
-        user=VCSIM_USER,
-        pwd=VCSIM_PASSWORD,
-        sslContext=moves_peer.ssl_context(),
-    )
-    yield connection
-    Disconnect(connection)
+    with operator_session(moves_peer) as connection:
+        yield connection
 
 
 def _neighbour(peer: VcsimPeer, host: str, *, same_cluster: bool = True) -> str:

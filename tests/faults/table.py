@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,28 +74,39 @@ class WriteOutcome:
     expected: str  # "yes", or "NO" and the known bug
 
 
+READ_COLUMNS = (
+    "peer",
+    "fault",
+    "what the operator sees after the faulted refresh",
+    "stale data never shown healthy",
+    "next refresh after the fault recovers",
+)
+WRITE_COLUMNS = (
+    "write",
+    "fault",
+    "the item ends (what the operator reads)",
+    "audit log",
+    "write requests seen / reached Nova",
+    "retry after the fault clears",
+    "as the row expects",
+)
+
+
+def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A Markdown table; a ``|`` inside a cell is escaped."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |" for cells in rows]
+    return "\n".join(lines)
+
+
 def render_writes(outcomes: list[WriteOutcome]) -> str:
-    lines = [
-        "| write | fault | the item ends (what the operator reads) | audit log | "
-        "write requests seen / reached Nova | retry after the fault clears | as the row expects |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for o in outcomes:
-        cells = (o.call, o.fault, f"`{o.item}`", o.audit, o.writes, o.after, o.expected)
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
-    return "\n".join(lines)
+    cells = ((o.call, o.fault, f"`{o.item}`", o.audit, o.writes, o.after, o.expected) for o in outcomes)
+    return markdown_table(WRITE_COLUMNS, cells)
 
 
-def render(outcomes: list[Outcome]) -> str:
-    lines = [
-        "| peer | fault | what the operator sees after the faulted refresh | stale data never shown healthy "
-        "| next refresh after the fault recovers |",
-        "|---|---|---|---|---|",
-    ]
-    for o in outcomes:
-        cells = (o.peer, o.fault, f"`{o.shown}`", o.never_healthy, o.recovered)
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
-    return "\n".join(lines)
+def render(outcomes: list[Outcome], columns: Sequence[str] = READ_COLUMNS) -> str:
+    """The read table; ``columns`` names its five columns (another read matrix words them its own way)."""
+    return markdown_table(columns, ((o.peer, o.fault, f"`{o.shown}`", o.never_healthy, o.recovered) for o in outcomes))
 
 
 Markers = tuple[str, str]

@@ -26,11 +26,18 @@ from tests.faults.observe import Observed, run_row
 from tests.faults.rows import Expect, Tamper
 from tests.faults.side_rows import SIDE_ROWS, SideRow
 from tests.faults.sites import NovaSite, endpoint_status
-from tests.faults.table import Outcome, check_readme, normalize
+from tests.faults.table import Outcome, check_readme, normalize, render
 
 pytestmark = [pytest.mark.slow, pytest.mark.nova_peer]
 README = Path(__file__).with_name("README.md")
 MARKERS = ("<!-- side-read-fault-matrix:begin -->", "<!-- side-read-fault-matrix:end -->")
+COLUMNS = (
+    "read",
+    "fault",
+    "what the operator sees after the faulted refresh",
+    "compute nodes and servers all shown",
+    "next refresh has it all again",
+)
 MAX_LOOP_GAP_SECONDS = 1.0
 MIGRATION_SECONDS = 30.0
 OUTCOMES: dict[str, Outcome] = {}
@@ -140,19 +147,7 @@ def test_readme_table_is_what_the_side_read_matrix_observed() -> None:
     missing = [r.id for r in SIDE_ROWS if r.id not in OUTCOMES]
     if missing:
         pytest.skip(f"the table needs every row; these did not run: {', '.join(missing)}")
-    check_readme(render([OUTCOMES[r.id] for r in SIDE_ROWS]), README, MARKERS)
-
-
-def render(outcomes: list[Outcome]) -> str:
-    lines = [
-        "| read | fault | what the operator sees after the faulted refresh | compute nodes and servers all shown "
-        "| next refresh has it all again |",
-        "|---|---|---|---|---|",
-    ]
-    for o in outcomes:
-        cells = (o.peer, o.fault, f"`{o.shown}`", o.never_healthy, o.recovered)
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
-    return "\n".join(lines)
+    check_readme(render([OUTCOMES[r.id] for r in SIDE_ROWS], COLUMNS), README, MARKERS)
 
 
 def test_nothing_is_left_running(census: ThreadCensus) -> None:

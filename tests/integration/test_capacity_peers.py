@@ -9,9 +9,6 @@ through pyVmomi as an operator's client would send them (ReconfigureComputeResou
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +16,6 @@ from typing import Any
 
 import pytest
 import yaml
-from pyVim.connect import Disconnect, SmartConnect
 from pyVim.task import WaitForTask
 from pyVmomi import vim, vmodl
 
@@ -28,12 +24,14 @@ from hybridview.backends.vsphere import VSphereBackend
 from hybridview.core.model import OpenStackSnapshot, PlacementProvider, VCenterSnapshot
 from tests.peers.nova.fixture import NovaPeer
 from tests.peers.vcsim.fixture import VcsimPeer
+from tests.silent_vcenter import PASSWORD_ENV, vcenter_entry
+from tests.unit.test_cli_status import status
 from tests.vcenters import VCSIM_PASSWORD, VCSIM_USER, vcsim_config
+from tests.vcsim_session import operator_session
 
 COMPUTES = ("host1", "host2", "host3")
 SIZES = {"host2": (16, 32768)}
 FLAVOR = (1, 512)  # what the peer's boot asks for: Nova's functional-test flavor, 1 vCPU and 512 MiB
-PASSWORD_ENV = "HV_TEST_VCSIM_PASSWORD"
 
 
 @pytest.fixture(scope="module")
@@ -51,13 +49,8 @@ def vcsim() -> Iterator[VcsimPeer]:
 @pytest.fixture
 def vsphere_client(vcsim: VcsimPeer) -> Iterator[Any]:
     """An operator's own pyVmomi session (not hybridview's)."""
-    si = SmartConnect(
-        host=vcsim.host, port=vcsim.port, user=VCSIM_USER, pwd=VCSIM_PASSWORD, sslContext=vcsim.ssl_context()
-    )
-    try:
+    with operator_session(vcsim) as si:
         yield si.RetrieveContent()
-    finally:
-        Disconnect(si)
 
 
 def _fetch(clouds: Path, **kwargs: Any) -> tuple[OpenStackSnapshot, tuple[str, ...]]:
@@ -313,36 +306,17 @@ def test_status_json_lists_the_headroom_of_every_cluster_and_zone(
     nodename = f"{clusters[1]['moref']}.{vcsim.instance_uuid}"
     with NovaPeer(computes=["kvm1", "kvm2"], vmware_nodes={"nova-vmware-1": nodename}) as nova:
         nova.boot("web", "kvm1")
+        clouds = nova.write_clouds_yaml(tmp_path / "clouds.yaml")
         config = tmp_path / "hybridview.yaml"
         config.write_text(
             yaml.safe_dump(
                 {
-                    "clouds": [
-                        {"name": "nova-peer", "clouds_yaml": str(nova.write_clouds_yaml(tmp_path / "clouds.yaml"))}
-                    ],
-                    "vcenters": [
-                        {
-                            "name": "vcsim",
-                            "host": vcsim.host,
-                            "port": vcsim.port,
-                            "user": VCSIM_USER,
-                            "password_env": PASSWORD_ENV,
-                            "verify": vcsim.ca_file,
-                        }
-                    ],
+                    "clouds": [{"name": "nova-peer", "clouds_yaml": str(clouds)}],
+                    "vcenters": [vcenter_entry("vcsim", vcsim.port, vcsim.ca_file)],
                 }
             )
         )
-        env = {**os.environ, PASSWORD_ENV: VCSIM_PASSWORD}
-        env.pop("HYBRIDVIEW_CONFIG", None)
-        done = subprocess.run(
-            [sys.executable, "-m", "hybridview.cli", "status", "--json", "--config", str(config)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            check=False,
-        )
+        done = status("--json", "--config", str(config), env={PASSWORD_ENV: VCSIM_PASSWORD})
     assert "Traceback" not in done.stderr, done.stderr
     doc = json.loads(done.stdout)
     assert all(e["ok"] for e in doc["endpoints"]), doc["endpoints"]

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 import yaml
-from pyVim.connect import Disconnect, SmartConnect
 from pyVmomi import vim
 
 from hybridview.config import CloudConfig, VCenterConfig
@@ -32,6 +31,7 @@ from tests.peers.nova.fixture import NovaPeer
 from tests.peers.vcsim.fixture import VcsimPeer
 from tests.silent_vcenter import SilentServer
 from tests.vcenters import VCSIM_PASSWORD, VCSIM_USER, vcsim_config
+from tests.vcsim_session import operator_session
 
 __all__ = ["memory_keyring", "nova_peer"]  # fixtures, imported for use here
 
@@ -51,6 +51,27 @@ def _steps(result: ConnectionTest) -> dict[str, tuple[bool, str]]:
     return {c.step: (c.ok, c.text) for c in result.checks}
 
 
+def _unreachable(result: ConnectionTest) -> str:
+    """The text of a test that never reached the endpoint: one check, reachable, failed."""
+    (check,) = result.checks
+    assert (check.step, check.ok) == ("reachable", False), result.checks
+    assert not result.ok
+    return check.text
+
+
+def _timed_out(result: ConnectionTest) -> None:
+    """An endpoint that never answers: unreachable within the timeout, and it says so."""
+    assert result.elapsed_seconds < SILENT_BOUND
+    assert "timed out" in _unreachable(result)
+
+
+def _login_refused(result: ConnectionTest) -> str:
+    """The text of a refused login: reachable passed, authenticated failed, nothing asked after it."""
+    assert [(c.step, c.ok) for c in result.checks] == [("reachable", True), ("authenticated", False)]
+    assert not result.ok and result.version is None
+    return result.checks[-1].text
+
+
 # ---- Nova ----------------------------------------------------------------------------------
 
 
@@ -59,6 +80,11 @@ def silent() -> Iterator[SilentServer]:
     server = SilentServer()
     yield server
     server.close()
+
+
+@pytest.fixture(scope="module")
+def nova(nova_peer: tuple[NovaPeer, Path]) -> NovaPeer:
+    return nova_peer[0]
 
 
 @pytest.fixture(scope="module")
@@ -105,18 +131,15 @@ def test_cloud_names_are_those_of_the_clouds_yaml(clouds_yaml: Path) -> None:
 
 
 @pytest.mark.nova_peer
-def test_an_admin_cloud_passes_every_step_with_the_version_and_privileges(
-    nova_peer: tuple[NovaPeer, Path], clouds_yaml: Path
-) -> None:
-    peer, _ = nova_peer
+def test_an_admin_cloud_passes_every_step_with_the_version_and_privileges(nova: NovaPeer, clouds_yaml: Path) -> None:
     result = _cloud(clouds_yaml, "admin")
     steps = _steps(result)
     assert [c.step for c in result.checks] == ["reachable", "authenticated", "version", "privileges"]
     assert all(ok for ok, _text in steps.values()), steps
     assert result.ok and result.kind is EndpointKind.NOVA
-    assert result.version == f"compute {_max_microversion(peer)}"
-    assert peer.keystone["auth_url"] in steps["reachable"][1]
-    assert f"token issued for {peer.keystone['username']}" in steps["authenticated"][1]
+    assert result.version == f"compute {_max_microversion(nova)}"
+    assert nova.keystone["auth_url"] in steps["reachable"][1]
+    assert f"token issued for {nova.keystone['username']}" in steps["authenticated"][1]
     assert "admin" in steps["authenticated"][1]
     for read in ("os-services", "os-hypervisors", "servers of all projects", "os-migrations"):
         assert read in steps["privileges"][1]
@@ -124,13 +147,10 @@ def test_an_admin_cloud_passes_every_step_with_the_version_and_privileges(
 
 
 @pytest.mark.nova_peer
-def test_a_static_token_cloud_is_checked_by_the_compute_api(
-    nova_peer: tuple[NovaPeer, Path], clouds_yaml: Path
-) -> None:
-    peer, _ = nova_peer
+def test_a_static_token_cloud_is_checked_by_the_compute_api(nova: NovaPeer, clouds_yaml: Path) -> None:
     result = _cloud(clouds_yaml, "token")
     assert result.ok and all(c.ok for c in result.checks), result.checks
-    assert result.version == f"compute {_max_microversion(peer)}"
+    assert result.version == f"compute {_max_microversion(nova)}"
     assert "accepted by the compute API" in _steps(result)["authenticated"][1]
 
 
@@ -148,34 +168,23 @@ def test_a_viewer_logs_in_and_is_told_what_it_cannot_do(clouds_yaml: Path) -> No
 
 @pytest.mark.nova_peer
 def test_a_wrong_password_fails_at_authenticated_and_names_the_user_and_keystone(
-    nova_peer: tuple[NovaPeer, Path], clouds_yaml: Path
+    nova: NovaPeer, clouds_yaml: Path
 ) -> None:
-    peer, _ = nova_peer
-    result = _cloud(clouds_yaml, "wrong-password")
-    assert [(c.step, c.ok) for c in result.checks] == [("reachable", True), ("authenticated", False)]
-    assert (
-        result.checks[-1].text == f"login refused for user {peer.keystone['username']} at {peer.keystone['auth_url']}"
-    )
-    assert not result.ok and result.version is None
+    said = _login_refused(_cloud(clouds_yaml, "wrong-password"))
+    assert said == f"login refused for user {nova.keystone['username']} at {nova.keystone['auth_url']}"
 
 
 @pytest.mark.nova_peer
 def test_nothing_listening_fails_at_reachable_at_once(clouds_yaml: Path) -> None:
     started = time.monotonic()
-    result = _cloud(clouds_yaml, "refused")
+    said = _unreachable(_cloud(clouds_yaml, "refused"))
     assert time.monotonic() - started < REFUSED_BOUND
-    (check,) = result.checks
-    assert (check.step, check.ok) == ("reachable", False)
-    assert "connection refused" in check.text and "\n" not in check.text
+    assert "connection refused" in said and "\n" not in said
 
 
 @pytest.mark.nova_peer
 def test_a_silent_identity_endpoint_ends_within_the_timeout(clouds_yaml: Path) -> None:
-    result = _cloud(clouds_yaml, "silent")
-    assert result.elapsed_seconds < SILENT_BOUND
-    (check,) = result.checks
-    assert (check.step, check.ok) == ("reachable", False)
-    assert "timed out" in check.text
+    _timed_out(_cloud(clouds_yaml, "silent"))
 
 
 # ---- vCenter -------------------------------------------------------------------------------
@@ -190,11 +199,8 @@ def vcsim() -> Iterator[VcsimPeer]:
 @pytest.fixture
 def client(vcsim: VcsimPeer) -> Iterator[Any]:
     """A plain pyVmomi client, to see the simulator as any vCenter client does."""
-    si = SmartConnect(
-        host=vcsim.host, port=vcsim.port, user=VCSIM_USER, pwd=VCSIM_PASSWORD, sslContext=vcsim.ssl_context()
-    )
-    yield si
-    Disconnect(si)
+    with operator_session(vcsim) as si:
+        yield si
 
 
 def _vcenter(config: VCenterConfig, password: str | None = VCSIM_PASSWORD) -> ConnectionTest:
@@ -219,9 +225,8 @@ def test_a_vcenter_passes_every_step_and_logs_out(vcsim: VcsimPeer, client: Any)
 
 @pytest.mark.vcsim_peer
 def test_a_wrong_password_is_refused_for_the_user(vcsim: VcsimPeer) -> None:
-    result = _vcenter(vcsim_config(vcsim), "not-the-password")
-    assert [(c.step, c.ok) for c in result.checks] == [("reachable", True), ("authenticated", False)]
-    assert result.checks[-1].text.startswith(f"login refused for {VCSIM_USER}")
+    said = _login_refused(_vcenter(vcsim_config(vcsim), "not-the-password"))
+    assert said.startswith(f"login refused for {VCSIM_USER}")
 
 
 @pytest.mark.vcsim_peer
@@ -242,10 +247,8 @@ def test_no_password_given_means_the_stored_one(
 
 @pytest.mark.vcsim_peer
 def test_a_wrong_pin_fails_at_tls_and_the_right_one_passes(vcsim: VcsimPeer) -> None:
-    wrong = _vcenter(replace(vcsim_config(vcsim), verify=True, thumbprint="AA:" * 31 + "AA"))
-    (check,) = wrong.checks
-    assert (check.step, check.ok) == ("reachable", False)
-    assert "does not match the pinned one" in check.text and vcsim.thumbprint_sha256 in check.text
+    wrong = _unreachable(_vcenter(replace(vcsim_config(vcsim), verify=True, thumbprint="AA:" * 31 + "AA")))
+    assert "does not match the pinned one" in wrong and vcsim.thumbprint_sha256 in wrong
     right = _vcenter(replace(vcsim_config(vcsim), verify=True, thumbprint=vcsim.thumbprint_sha256))
     assert right.ok and "the certificate is the pinned one" in right.checks[0].text
 
@@ -254,10 +257,8 @@ def test_a_wrong_pin_fails_at_tls_and_the_right_one_passes(vcsim: VcsimPeer) -> 
 def test_the_certificate_is_verified_against_the_ca_asked_for(vcsim: VcsimPeer, tmp_path: Path) -> None:
     stranger = make_authority(tmp_path / "other-ca", "stranger")
     for verify in (True, str(stranger.ca_file)):  # the system's CAs, and another CA, do not know vcsim's
-        result = _vcenter(replace(vcsim_config(vcsim), verify=verify))
-        (check,) = result.checks
-        assert (check.step, check.ok) == ("reachable", False)
-        assert check.text.startswith("TLS certificate not trusted"), check.text
+        said = _unreachable(_vcenter(replace(vcsim_config(vcsim), verify=verify)))
+        assert said.startswith("TLS certificate not trusted"), said
     unverified = _vcenter(replace(vcsim_config(vcsim), verify=False))
     assert unverified.ok and "NOT verified" in unverified.checks[0].text
 
@@ -288,16 +289,11 @@ def test_a_role_without_the_write_privileges_on_a_cluster_is_named(vcsim: VcsimP
 
 def test_a_silent_vcenter_ends_within_the_timeout(silent: SilentServer) -> None:
     config = VCenterConfig("hung", "127.0.0.1", VCSIM_USER, port=silent.port, password_env="UNUSED", verify=False)
-    result = _vcenter(config)
-    assert result.elapsed_seconds < SILENT_BOUND
-    (check,) = result.checks
-    assert (check.step, check.ok) == ("reachable", False)
-    assert "timed out" in check.text
+    _timed_out(_vcenter(config))
 
 
 def test_nothing_listening_at_a_vcenter_fails_at_once() -> None:
     config = VCenterConfig("gone", "127.0.0.1", "u", port=_closed_port(), password_env="UNUSED", verify=False)
     result = _vcenter(config)
     assert result.elapsed_seconds < REFUSED_BOUND
-    assert [(c.step, c.ok) for c in result.checks] == [("reachable", False)]
-    assert "connection refused" in result.checks[0].text
+    assert "connection refused" in _unreachable(result)

@@ -4,6 +4,8 @@ its row, kept across a restart), re-raised when it gets worse; a problem cleared
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,12 +16,13 @@ from PySide6.QtCore import QPoint, Qt
 from hybridview.core.alerting import EventKind, Policy
 from hybridview.core.health import Severity
 from hybridview.core.identity import HostRef
-from hybridview.core.problems import ProblemKind
+from hybridview.core.problems import ProblemId, ProblemKind
 from hybridview.ui import alerts_view, tray
 from hybridview.ui.alerts_view import key_text
 from hybridview.ui.problems_view import ProblemsView
 from hybridview.ui.tray import Notification
 from hybridview.service.wiring import Endpoints
+from hybridview.sim.layout import SimHost
 from hybridview.views.problems_rows import PROBLEM_COLUMNS
 from tests.peers.vcsim.fixture import VcsimPeer
 from tests.ui.harness import WindowHarness, fast_demo, window_over
@@ -28,6 +31,7 @@ from tests.vcenters import VCSIM_PASSWORD, VCSIM_USER, vcsim_backend
 pytestmark = pytest.mark.ui
 WHAT, ITEM = PROBLEM_COLUMNS.index("What"), PROBLEM_COLUMNS.index("Item")
 QUICK = Policy(hold_seconds=0, hold_refreshes=1)
+RAISED, ESCALATED = ("raised", Severity.WARNING), ("escalated", Severity.CRITICAL)  # as _notified lists them
 
 
 def shown(problems: ProblemsView, pid: object) -> str:
@@ -54,27 +58,43 @@ def _select(h: WindowHarness, key: object) -> None:
     problems.view.setCurrentIndex(problems.model.index_of(key))
 
 
+def _host_problem(vcenter: str, moref: str) -> ProblemId:
+    return (ProblemKind.ESXI_HOST, HostRef(vcenter, moref), "")
+
+
+def _demo_host(index: int) -> tuple[Endpoints, SimHost, ProblemId]:
+    """The healthy demo, its ``index``-th ESXi host, and the id of that host's problem."""
+    endpoints = fast_demo("healthy")
+    assert endpoints.demo is not None
+    host = endpoints.demo.layout.hosts[index]
+    return endpoints, host, _host_problem(host.vcenter, host.moref)
+
+
+def _notified(sent: list[Notification], pid: ProblemId) -> list[tuple[str, Severity | None]]:
+    return [(n.kind, n.severity) for n in sent if n.key == key_text(pid)]
+
+
+@contextmanager
+def _disconnected(qloop: asyncio.AbstractEventLoop, endpoints: Endpoints, host: SimHost) -> Iterator[WindowHarness]:
+    """The window over ``endpoints``, alerting at once, refreshed after ``host`` was disconnected."""
+    with window_over(qloop, endpoints) as h:
+        h.window.problems.alerts.machine.policy = QUICK
+        h.estate.set_host_state(host.name, "disconnected")
+        _refresh(h)
+        yield h
+
+
 def test_a_failure_notifies_once_is_acknowledged_silenced_and_re_raised_when_it_worsens(
     qloop: asyncio.AbstractEventLoop, sent: list[Notification], alerts_store: Path
 ) -> None:
-    endpoints = fast_demo("healthy")
-    host = endpoints.demo.layout.hosts[0] if endpoints.demo else None
-    assert host is not None
-    pid = (ProblemKind.ESXI_HOST, HostRef(host.vcenter, host.moref), "")
-
-    def mine() -> list[tuple[str, Severity | None]]:
-        return [(n.kind, n.severity) for n in sent if n.key == key_text(pid)]
-
-    with window_over(qloop, endpoints) as h:
+    endpoints, host, pid = _demo_host(0)
+    with _disconnected(qloop, endpoints, host) as h:
         problems = h.window.problems
         alerts = problems.alerts
-        alerts.machine.policy = QUICK
-        h.estate.set_host_state(host.name, "disconnected")
-        _refresh(h)
-        assert mine() == [("raised", Severity.WARNING)]
+        assert _notified(sent, pid) == [RAISED]
         assert "WARNING" in alerts.tray.tooltip() and host.name in alerts.tray.tooltip()
         _refresh(h)
-        assert mine() == [("raised", Severity.WARNING)], "the same state never alerts twice"
+        assert _notified(sent, pid) == [RAISED], "the same state never alerts twice"
 
         _select(h, pid)
         problems.ack_button.click()
@@ -85,11 +105,11 @@ def test_a_failure_notifies_once_is_acknowledged_silenced_and_re_raised_when_it_
         assert "✓ ACK by" in what and "reconnecting it" in what
         assert host.name not in alerts.tray.tooltip(), "an acknowledged problem leaves the tray"
         _refresh(h)
-        assert len(mine()) == 1
+        assert len(_notified(sent, pid)) == 1
 
         h.estate.set_host_state(host.name, "notResponding")
         _refresh(h)
-        assert mine() == [("raised", Severity.WARNING), ("escalated", Severity.CRITICAL)]
+        assert _notified(sent, pid) == [RAISED, ESCALATED]
         assert "ACK" not in shown(problems, pid), "the acknowledgement was for the WARNING"
         assert "CRITICAL" in alerts.tray.tooltip()
 
@@ -100,7 +120,7 @@ def test_a_failure_notifies_once_is_acknowledged_silenced_and_re_raised_when_it_
         assert "⊘ SILENCED" in shown(problems, pid)
         h.estate.set_host_state(host.name, "connected")
         _refresh(h)
-        assert len(mine()) == 2, "a silenced item never notifies"
+        assert len(_notified(sent, pid)) == 2, "a silenced item never notifies"
         cleared = [e for e in alerts.history if e.key == key_text(pid) and e.kind is EventKind.CLEARED]
         assert len(cleared) == 1 and cleared[0].silenced
 
@@ -120,9 +140,7 @@ def test_a_failure_notifies_once_is_acknowledged_silenced_and_re_raised_when_it_
 def test_a_problem_that_clears_within_the_hold_never_alerts(
     qloop: asyncio.AbstractEventLoop, sent: list[Notification]
 ) -> None:
-    endpoints = fast_demo("healthy")
-    assert endpoints.demo is not None
-    host = endpoints.demo.layout.hosts[1]
+    endpoints, host, _pid = _demo_host(1)
     with window_over(qloop, endpoints) as h:
         alerts = h.window.problems.alerts
         alerts.machine.policy = Policy(hold_seconds=0, hold_refreshes=2)
@@ -143,10 +161,7 @@ def test_a_problem_that_clears_within_the_hold_never_alerts(
 def test_a_flapping_host_alerts_once_as_flapping_and_its_row_says_so(
     qloop: asyncio.AbstractEventLoop, sent: list[Notification]
 ) -> None:
-    endpoints = fast_demo("healthy")
-    assert endpoints.demo is not None
-    host = endpoints.demo.layout.hosts[2]
-    pid = (ProblemKind.ESXI_HOST, HostRef(host.vcenter, host.moref), "")
+    endpoints, host, pid = _demo_host(2)
     with window_over(qloop, endpoints) as h:
         alerts = h.window.problems.alerts
         alerts.machine.policy = Policy(hold_seconds=0, hold_refreshes=1, flap_changes=2, flap_window_seconds=3600)
@@ -164,20 +179,10 @@ def test_a_flapping_host_alerts_once_as_flapping_and_its_row_says_so(
 def test_an_acknowledgement_and_a_silence_are_lifted_by_hand_and_the_problem_alerts_again(
     qloop: asyncio.AbstractEventLoop, sent: list[Notification], alerts_store: Path
 ) -> None:
-    endpoints = fast_demo("healthy")
-    assert endpoints.demo is not None
-    host = endpoints.demo.layout.hosts[3]
-    pid = (ProblemKind.ESXI_HOST, HostRef(host.vcenter, host.moref), "")
-
-    def mine() -> list[tuple[str, Severity | None]]:
-        return [(n.kind, n.severity) for n in sent if n.key == key_text(pid)]
-
-    with window_over(qloop, endpoints) as h:
+    endpoints, host, pid = _demo_host(3)
+    with _disconnected(qloop, endpoints, host) as h:
         problems = h.window.problems
         alerts = problems.alerts
-        alerts.machine.policy = QUICK
-        h.estate.set_host_state(host.name, "disconnected")
-        _refresh(h)
         _select(h, pid)
         assert not problems.unack_button.isEnabled() and not problems.lift_button.isEnabled()
         problems.ack_button.click()
@@ -191,7 +196,7 @@ def test_an_acknowledgement_and_a_silence_are_lifted_by_hand_and_the_problem_ale
         lifted = [e for e in alerts.history if e.kind is EventKind.REMOVED]
         assert [(e.key, e.who) for e in lifted] == [(key_text(pid), alerts_view.os_user())]
         assert lifted[0].at == alerts.history[-1].at and "acknowledged by" in lifted[0].comment
-        assert mine() == [("raised", Severity.WARNING)], "lifting notifies nothing by itself"
+        assert _notified(sent, pid) == [RAISED], "lifting notifies nothing by itself"
 
         problems.silence_button.click()
         assert alerts.dialog is not None
@@ -201,7 +206,7 @@ def test_an_acknowledgement_and_a_silence_are_lifted_by_hand_and_the_problem_ale
         assert "SILENCED" not in shown(problems, pid) and not problems.lift_button.isEnabled()
         h.estate.set_host_state(host.name, "notResponding")
         _refresh(h)
-        assert mine() == [("raised", Severity.WARNING), ("escalated", Severity.CRITICAL)], "it alerts as usual"
+        assert _notified(sent, pid) == [RAISED, ESCALATED], "it alerts as usual"
 
         dialog = alerts.show_history(problems)
         cells = [[dialog.model.index(r, c).data() for c in range(5)] for r in range(dialog.model.rowCount())]
@@ -227,7 +232,7 @@ def test_on_a_real_vcenter_a_host_s_ack_and_silence_are_lifted_from_the_problems
             return Endpoints(openstack=[], vcenters=[vcsim_backend(peer)], refresh_seconds=3600)
 
         host = peer.list_hosts()[1]
-        pid = (ProblemKind.ESXI_HOST, HostRef("vcsim", host["moref"]), "")
+        pid = _host_problem("vcsim", host["moref"])
         peer.set_host_state(host["name"], "notResponding")
         with window_over(qloop, endpoints()) as h:
             problems, alerts = h.window.problems, h.window.problems.alerts

@@ -81,6 +81,13 @@ def open_dialog(h: WindowHarness) -> ConnectionsDialog:
     return dialog
 
 
+def open_over(h: WindowHarness, settings: Path, text: str = CONFIG) -> ConnectionsDialog:
+    """The dialog, opened once the settings file says ``text``."""
+    settings.parent.mkdir(parents=True)
+    settings.write_text(text, encoding="utf-8")
+    return open_dialog(h)
+
+
 def names(dialog: ConnectionsDialog) -> list[tuple[str, str, str]]:
     rows = []
     for i in range(dialog.list.topLevelItemCount()):
@@ -135,10 +142,8 @@ def checks(dialog: ConnectionsDialog) -> list[tuple[str, str]]:
 
 
 def test_the_dialog_lists_the_settings_files_clouds_and_vcenters(harness: WindowHarness, settings: Path) -> None:
-    settings.parent.mkdir(parents=True)
-    settings.write_text(CONFIG, encoding="utf-8")
     assert harness.window.connections.action.shortcut() == QKeySequence("Ctrl+,")
-    dialog = open_dialog(harness)
+    dialog = open_over(harness, settings)
     assert names(dialog) == [
         ("prod-cloud", "cloud", "saved"),
         ("vc-east", "vCenter", "saved"),
@@ -168,9 +173,7 @@ def test_with_no_settings_file_the_dialog_names_the_default_path_it_will_create(
 def test_a_settings_file_that_does_not_load_is_shown_and_never_rewritten(
     harness: WindowHarness, settings: Path
 ) -> None:
-    settings.parent.mkdir(parents=True)
-    settings.write_text("vcenters:\n  - {name: a, host: h, user: u, colour: red, keyring: true}\n", encoding="utf-8")
-    dialog = open_dialog(harness)
+    dialog = open_over(harness, settings, "vcenters:\n  - {name: a, host: h, user: u, colour: red, keyring: true}\n")
     assert "vcenters[0].colour: unknown key" in dialog.message.text()
     assert not dialog.buttons["add_vcenter"].isEnabled() and not dialog.buttons["save"].isEnabled()
 
@@ -193,9 +196,7 @@ def test_field_checks() -> None:
 def test_the_vcenter_form_says_what_is_wrong_next_to_each_field_and_takes_only_a_right_one(
     harness: WindowHarness, settings: Path, qtbot: QtBot
 ) -> None:
-    settings.parent.mkdir(parents=True)
-    settings.write_text(CONFIG, encoding="utf-8")
-    dialog = open_dialog(harness)
+    dialog = open_over(harness, settings)
     form = type_vcenter(qtbot, dialog, name="prod-cloud", host="https://vc", port="70000", tls=TlsMode.PIN.value)
     qtbot.keyClicks(form.thumbprint, "AB:CD")
     assert form.messages["name"].text() == "✖ 'prod-cloud' is already the name of another cloud or vCenter"
@@ -233,9 +234,7 @@ def test_the_vcenter_form_says_what_is_wrong_next_to_each_field_and_takes_only_a
 def test_editing_keeps_the_stored_password_unless_renamed_and_keeps_a_password_variable(
     harness: WindowHarness, settings: Path, qtbot: QtBot
 ) -> None:
-    settings.parent.mkdir(parents=True)
-    settings.write_text(CONFIG, encoding="utf-8")
-    dialog = open_dialog(harness)
+    dialog = open_over(harness, settings)
     select(dialog, "vc-east")
     dialog.buttons["edit"].click()
     form = dialog.form
@@ -321,12 +320,8 @@ def test_a_cloud_picked_from_clouds_yaml_keeps_its_instance_storage_rules(
 ) -> None:
     peer, token_clouds = nova_peer
     password_clouds = peer.write_clouds_yaml(tmp_path / "password" / "clouds.yaml", auth="password")
-    settings.parent.mkdir(parents=True)
-    settings.write_text(
-        f"clouds:\n  - name: nova-peer\n    clouds_yaml: {token_clouds}\n    instance_storage: {{'host1': local}}\n",
-        encoding="utf-8",
-    )
-    dialog = open_dialog(harness)
+    listed = f"clouds:\n  - name: nova-peer\n    clouds_yaml: {token_clouds}\n"
+    dialog = open_over(harness, settings, listed + "    instance_storage: {'host1': local}\n")
     dialog.buttons["edit"].click()
     form = dialog.form
     assert isinstance(form, CloudForm) and form.names_task is not None
@@ -394,10 +389,8 @@ def test_remove_names_the_stored_password_and_saving_deletes_it(
     settings: Path,
     memory_keyring: MemoryKeyring,
 ) -> None:
-    settings.parent.mkdir(parents=True)
-    settings.write_text(CONFIG, encoding="utf-8")
     memory_keyring.passwords[("hybridview", "vc-east")] = "east-secret"
-    dialog = open_dialog(harness)
+    dialog = open_over(harness, settings)
     select(dialog, "vc-east")
     dialog.buttons["remove"].click()
     asked = answer(dialog, "Cancel")

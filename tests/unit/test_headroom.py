@@ -11,7 +11,6 @@ from hybridview.core.headroom_loads import admission_text
 from hybridview.core.identity import AggregateRef, ClusterRef, HostRef, NodeRef, ZoneRef
 from hybridview.core.model import (
     Cluster,
-    ComputeNode,
     EndpointKind,
     Estate,
     EsxiHost,
@@ -21,45 +20,8 @@ from hybridview.core.model import (
     ResourceUse,
     VirtualMachine,
 )
-from tests.unit.factories import cloud, esxi, kvm_node, ok, service, stale, vcenter, vm, vmware_node
-
-GIB = 1024
-
-
-def _provider(
-    node: ComputeNode,
-    memory_gib: float,
-    used_gib: float,
-    vcpus: int = 64,
-    vcpus_used: int = 8,
-    *,
-    reserved_mb: int = 0,
-    memory_ratio: float = 1.0,
-    vcpu_ratio: float = 1.0,
-) -> PlacementProvider:
-    resources = (
-        ResourceUse("MEMORY_MB", int(memory_gib * GIB), reserved_mb, memory_ratio, int(used_gib * GIB)),
-        ResourceUse("VCPU", vcpus, 0, vcpu_ratio, vcpus_used),
-    )
-    return PlacementProvider(node.cloud, f"rp-{node.host}", node.hypervisor_hostname, resources)
-
-
-def _cloud(
-    nodes: tuple[ComputeNode, ...],
-    providers: tuple[PlacementProvider, ...] = (),
-    *,
-    zone: str | None = "az1",
-    aggregates: tuple[HostAggregate, ...] = (),
-    capacity_error: str | None = None,
-) -> OpenStackSnapshot:
-    services = tuple(dataclasses.replace(service(n.host), zone=zone) for n in nodes)
-    return dataclasses.replace(
-        cloud("c1", nodes),
-        services=services,
-        providers=providers,
-        aggregates=aggregates,
-        capacity_error=capacity_error,
-    )
+from tests.unit.factories import esxi, kvm_node, ok, stale, vcenter, vm, vmware_node
+from tests.unit.placement_factories import GIB, placed_cloud, provider
 
 
 def _only(snap: OpenStackSnapshot) -> Headroom:
@@ -72,10 +34,10 @@ def _short_zone() -> OpenStackSnapshot:
     big = kvm_node("kvm-0003")
     small = [kvm_node(f"kvm-000{n}") for n in (1, 2, 4)]
     providers = (
-        _provider(big, 192, 96, vcpus_used=24),
-        *(_provider(n, 64, used) for n, used in zip(small, (48, 48, 56), strict=True)),
+        provider(big, 192, 96, vcpus_used=24),
+        *(provider(n, 64, used) for n, used in zip(small, (48, 48, 56), strict=True)),
     )
-    return _cloud((big, *small), providers)
+    return placed_cloud((big, *small), providers)
 
 
 def test_a_zone_whose_other_hosts_cannot_hold_its_biggest_host_is_short_with_the_numbers() -> None:
@@ -96,8 +58,8 @@ def test_a_zone_whose_other_hosts_cannot_hold_its_biggest_host_is_short_with_the
 
 def test_on_uneven_hardware_the_host_named_is_the_biggest_whose_load_would_not_fit() -> None:
     big, small = kvm_node("kvm-big"), (kvm_node("kvm-a"), kvm_node("kvm-b"))
-    providers = (_provider(big, 256, 40), *(_provider(n, 64, 50) for n in small))
-    room = _only(_cloud((big, *small), providers))
+    providers = (provider(big, 256, 40), *(provider(n, 64, 50) for n in small))
+    room = _only(placed_cloud((big, *small), providers))
     # kvm-a's 50 GiB fit on kvm-big, but kvm-big's 40 GiB do not fit in the small hosts' 14 + 14 GiB
     assert room.enough is False and room.biggest_host == "kvm-big"
     assert "its 40.0 GiB and 8 vCPU would not fit: the other 2 hosts have 28.0 GiB free (12.0 GiB short)" in room.text
@@ -107,10 +69,10 @@ def test_capacity_is_placements_total_less_reserved_times_the_ratio() -> None:
     nodes = (kvm_node("kvm1"), kvm_node("kvm2"))
     # kvm2: (64 GiB - 512 MB) x 1.5 = 95.25 GiB, 30 GiB used: 65.25 GiB free; 16 vCPU x 16 = 256, 10 used
     providers = (
-        _provider(nodes[0], 64, 40, 16, 4, reserved_mb=512, memory_ratio=1.5, vcpu_ratio=16.0),
-        _provider(nodes[1], 64, 30, 16, 10, reserved_mb=512, memory_ratio=1.5, vcpu_ratio=16.0),
+        provider(nodes[0], 64, 40, 16, 4, reserved_mb=512, memory_ratio=1.5, vcpu_ratio=16.0),
+        provider(nodes[1], 64, 30, 16, 10, reserved_mb=512, memory_ratio=1.5, vcpu_ratio=16.0),
     )
-    room = _only(_cloud(nodes, providers))
+    room = _only(placed_cloud(nodes, providers))
     assert room.enough is True and room.biggest_host == "kvm1"
     memory, vcpu = room.resource("memory_mb"), room.resource("vcpu")
     assert memory is not None and vcpu is not None
@@ -125,30 +87,30 @@ def test_the_hypervisor_records_stand_in_only_when_placement_gives_nothing_and_t
         dataclasses.replace(kvm_node(h), vcpus=32, vcpus_used=used // 4, memory_mb=128 * GIB, memory_mb_used=used * GIB)
         for h, used in (("kvm1", 100), ("kvm2", 100))
     ]
-    fallback = _only(_cloud(tuple(sized)))
+    fallback = _only(placed_cloud(tuple(sized)))
     assert fallback.enough is False and fallback.source == "hypervisors"
     assert "from the hypervisor records: Placement gave none" in fallback.text
-    providers = tuple(_provider(n, 256, 100) for n in sized)  # Placement says otherwise: it wins
-    placed = _only(_cloud(tuple(sized), providers))
+    providers = tuple(provider(n, 256, 100) for n in sized)  # Placement says otherwise: it wins
+    placed = _only(placed_cloud(tuple(sized), providers))
     assert placed.enough is True and placed.source == "placement" and "hypervisor" not in placed.text
 
 
 def test_unknown_without_capacity_data_with_placements_error_and_for_a_single_host() -> None:
     bare = (kvm_node("kvm1"), kvm_node("kvm2"))
-    unknown = _only(_cloud(bare))
+    unknown = _only(placed_cloud(bare))
     assert unknown.enough is None and unknown.reason == "no capacity data"
     assert unknown.text == "Headroom unknown: no capacity data." and unknown.resources == ()
-    failed = _only(_cloud(bare, capacity_error="Placement: HTTP 403 Forbidden"))
+    failed = _only(placed_cloud(bare, capacity_error="Placement: HTTP 403 Forbidden"))
     assert failed.enough is None and failed.reason == "no capacity data: Placement: HTTP 403 Forbidden"
     one = kvm_node("kvm1")
-    single = _only(_cloud((one,), (_provider(one, 64, 60),)))
+    single = _only(placed_cloud((one,), (provider(one, 64, 60),)))
     assert single.enough is None and "single host" in str(single.reason)
 
 
 def test_disabled_and_down_nova_hosts_offer_no_capacity_and_a_down_hosts_load_is_pending() -> None:
     up, disabled, down = kvm_node("kvm1"), kvm_node("kvm2", status="disabled"), kvm_node("kvm3", state="down")
-    providers = (_provider(up, 64, 8), _provider(disabled, 256, 0), _provider(down, 64, 40))
-    room = _only(_cloud((up, disabled, down), providers))
+    providers = (provider(up, 64, 8), provider(disabled, 256, 0), provider(down, 64, 40))
+    room = _only(placed_cloud((up, disabled, down), providers))
     # kvm1 fails: kvm2 is disabled (offers nothing), and kvm3's 40 GiB already waits for a home
     assert room.enough is False and room.biggest_host == "kvm1" and room.hosts == 1
     memory = room.resource("memory_mb")
@@ -162,20 +124,20 @@ def test_vmwareapi_nodes_never_count_as_nova_hosts() -> None:
     kvm = kvm_node("kvm1")
     proxy = vmware_node("domain-c7.uuid", host="proxy1")
     huge = PlacementProvider("c1", "rp-proxy", proxy.hypervisor_hostname, (ResourceUse("MEMORY_MB", 10**7, 0, 1.0, 0),))
-    room = _only(_cloud((kvm, proxy), (_provider(kvm, 64, 60), huge)))
+    room = _only(placed_cloud((kvm, proxy), (provider(kvm, 64, 60), huge)))
     assert room.enough is None and "single host" in str(room.reason)
     assert room.members == (kvm.ref,)
 
 
 def test_zones_and_aggregates_a_zone_that_is_one_aggregate_reported_once() -> None:
     nodes = tuple(kvm_node(f"kvm{n}") for n in range(1, 5))
-    providers = tuple(_provider(n, 64, 10) for n in nodes)
+    providers = tuple(provider(n, 64, 10) for n in nodes)
     aggregates = (
         HostAggregate("c1", "7", "rack-a", "az-a", ("kvm1", "kvm2")),  # defines zone az-a: reported as the zone
         HostAggregate("c1", "8", "rack-b", "az-b", ("kvm3", "kvm4")),
         HostAggregate("c1", "9", "ssd", None, ("kvm1", "kvm3", "kvm3", "proxy-absent")),
     )
-    snap = _cloud(nodes, providers, zone=None, aggregates=aggregates)  # services without a zone: the aggregates'
+    snap = placed_cloud(nodes, providers, zone=None, aggregates=aggregates)  # services without a zone: the aggregates'
     rooms = nova_headroom(snap)
     assert [(r.kind, r.key, r.group) for r in rooms] == [
         (GroupKind.ZONE, ZoneRef("c1", "az-a"), "az-a"),
@@ -291,7 +253,7 @@ def test_admission_control_in_words(admission: dict[str, object], text: str | No
 
 def test_a_stale_endpoints_groups_say_so_and_every_layer_is_judged_once() -> None:
     nodes = (kvm_node("kvm1"), kvm_node("kvm2"))
-    snap = _cloud(nodes, tuple(_provider(n, 64, 10) for n in nodes))
+    snap = placed_cloud(nodes, tuple(provider(n, 64, 10) for n in nodes))
     vc = vcenter(hosts=(_host("host-1"), _host("host-2")), vms=(_vm("vm-1", "host-1", 4),))
     estate = Estate(
         openstack=(snap,), vcenters=(vc,), endpoints=(stale("c1", EndpointKind.NOVA), ok("vc1", EndpointKind.VCENTER))
@@ -302,13 +264,13 @@ def test_a_stale_endpoints_groups_say_so_and_every_layer_is_judged_once() -> Non
 
 def test_hosts_without_load_need_nothing_moved() -> None:
     nodes = (kvm_node("kvm1"), kvm_node("kvm2", status="disabled"))
-    room = _only(_cloud(nodes, tuple(_provider(n, 64, 0, vcpus_used=0) for n in nodes)))
+    room = _only(placed_cloud(nodes, tuple(provider(n, 64, 0, vcpus_used=0) for n in nodes)))
     assert room.enough is True and room.hosts == 1
     assert room.text == "If kvm1 failed, nothing would need a new host; 1 host is up but takes no load."
 
 
 def test_last_good_placement_figures_after_a_failed_read_are_judged_and_flagged_old() -> None:
     nodes = (kvm_node("kvm1"), kvm_node("kvm2"))
-    room = _only(_cloud(nodes, tuple(_provider(n, 64, 10) for n in nodes), capacity_error="Placement: timed out"))
+    room = _only(placed_cloud(nodes, tuple(provider(n, 64, 10) for n in nodes), capacity_error="Placement: timed out"))
     assert room.enough is True
     assert room.text.endswith("Placement's last read failed (Placement: timed out): figures may be old.")

@@ -14,17 +14,15 @@ from hybridview.core.model import (
     Estate,
     HostAggregate,
     OpenStackSnapshot,
-    PlacementProvider,
-    ResourceUse,
 )
 from hybridview.core.problem_counts import problem_counts
 from hybridview.core.problems import Problem, ProblemKind, problems
 from hybridview.views.problems_rows import problem_table, problems_for
-from tests.unit.factories import T0, cloud, esxi, instance, kvm_node, ok, service, stale, vcenter, view_of, vm
+from tests.unit.factories import T0, esxi, instance, kvm_node, ok, stale, vcenter, view_of, vm
+from tests.unit.placement_factories import GIB, placed_cloud, provider
 
 NOW = T0 + timedelta(minutes=30)
 NOVA, VC = EndpointKind.NOVA, EndpointKind.VCENTER
-GIB = 1024
 
 
 def _headroom(found: tuple[Problem, ...]) -> list[Problem]:
@@ -74,15 +72,12 @@ def test_enough_and_unknown_headroom_are_no_problem() -> None:
     assert problem_counts(unknown).without_headroom == 0
 
 
-def _nova(nodes: tuple[ComputeNode, ...], used_gib: tuple[int, ...], **fields: object) -> OpenStackSnapshot:
-    providers = tuple(
-        PlacementProvider(
-            "c1", f"rp-{n.host}", n.hypervisor_hostname, (ResourceUse("MEMORY_MB", 64 * GIB, 0, 1.0, u * GIB),)
-        )
-        for n, u in zip(nodes, used_gib, strict=True)
-    )
-    services = tuple(dataclasses.replace(service(n.host), zone="az1") for n in nodes)
-    return dataclasses.replace(cloud("c1", nodes), services=services, providers=providers, **fields)
+def _nova(
+    nodes: tuple[ComputeNode, ...], used_gib: tuple[int, ...], aggregates: tuple[HostAggregate, ...] = ()
+) -> OpenStackSnapshot:
+    """Zone az1 of 64 GiB hosts, ``used_gib`` used on each."""
+    providers = tuple(provider(n, 64, used) for n, used in zip(nodes, used_gib, strict=True))
+    return placed_cloud(nodes, providers, aggregates=aggregates)
 
 
 def test_a_nova_zone_and_an_aggregate_without_headroom_name_their_group_and_the_hosts_instances() -> None:

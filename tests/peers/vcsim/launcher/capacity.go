@@ -26,20 +26,18 @@ var capacityHooks = map[string]string{
 // and, when it succeeds, keeps the spec's dasConfig and drsConfig: merged into the cluster's with
 // modify, replacing them without. An admission control policy vCenter refuses fails the task.
 func (h *hook) ReconfigureComputeResourceTask(ctx *simulator.Context, req *types.ReconfigureComputeResource_Task) soap.HasFault {
-	body := &methods.ReconfigureComputeResource_TaskBody{}
 	c, ok := simulator.Map.Get(h.target).(*simulator.ClusterComputeResource)
 	if !ok {
-		f, msg := notFound(h.target)
-		body.Fault_ = simulator.Fault(msg, f)
-		return body
+		return &methods.ReconfigureComputeResource_TaskBody{Fault_: notFoundFault(h.target)}
 	}
 	spec, _ := req.Spec.(*types.ClusterConfigSpecEx)
 	if spec != nil && spec.DasConfig != nil {
 		if refusal := checkAdmission(c, spec.DasConfig.AdmissionControlPolicy); refusal != nil {
 			task := newTask(ctx, c.Self, c.Name, "reconfigureEx", "ReconfigureComputeResource_Task", false)
 			finish(task, refusal)
-			body.Res = &types.ReconfigureComputeResource_TaskResponse{Returnval: task.Self}
-			return body
+			return &methods.ReconfigureComputeResource_TaskBody{
+				Res: &types.ReconfigureComputeResource_TaskResponse{Returnval: task.Self},
+			}
 		}
 	}
 	var res soap.HasFault

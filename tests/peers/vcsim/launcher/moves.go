@@ -209,6 +209,12 @@ func notFound(ref types.ManagedObjectReference) (types.BaseMethodFault, string) 
 	return &types.ManagedObjectNotFound{Obj: ref}, "The object has already been deleted or has not been completely created"
 }
 
+// notFoundFault is notFound as the SOAP fault a method body carries.
+func notFoundFault(ref types.ManagedObjectReference) *soap.Fault {
+	fault, msg := notFound(ref)
+	return simulator.Fault(msg, fault)
+}
+
 // planRelocation checks the spec as vCenter does before it makes a task: every object exists,
 // and the host belongs to the compute resource of the pool (the VM's own pool when unset).
 func planRelocation(vm *simulator.VirtualMachine, spec types.VirtualMachineRelocateSpec) (
@@ -286,17 +292,13 @@ func mounts(h *simulator.HostSystem, ds types.ManagedObjectReference) bool {
 // RelocateVMTask answers RelocateVM_Task: a task that runs for the time set_relocate_seconds gives
 // (with progress, cancelable), then moves the VM and updates what a real vCenter updates.
 func (h *hook) RelocateVMTask(ctx *simulator.Context, req *types.RelocateVM_Task) soap.HasFault {
-	body := &methods.RelocateVM_TaskBody{}
 	vm, ok := simulator.Map.Get(h.target).(*simulator.VirtualMachine)
 	if !ok {
-		f, msg := notFound(h.target)
-		body.Fault_ = simulator.Fault(msg, f)
-		return body
+		return &methods.RelocateVM_TaskBody{Fault_: notFoundFault(h.target)}
 	}
 	move, fault, msg := planRelocation(vm, req.Spec)
 	if fault != nil {
-		body.Fault_ = simulator.Fault(msg, fault)
-		return body
+		return &methods.RelocateVM_TaskBody{Fault_: simulator.Fault(msg, fault)}
 	}
 	task := newTask(ctx, vm.Self, vm.Name, "relocate", "RelocateVM_Task", true)
 	tasks.mu.Lock()
@@ -314,8 +316,7 @@ func (h *hook) RelocateVMTask(ctx *simulator.Context, req *types.RelocateVM_Task
 		}
 		return 100, &outcome{}
 	})
-	body.Res = &types.RelocateVM_TaskResponse{Returnval: task.Self}
-	return body
+	return &methods.RelocateVM_TaskBody{Res: &types.RelocateVM_TaskResponse{Returnval: task.Self}}
 }
 
 // apply moves the VM: runtime.host, resourcePool, datastore and its files; the vm lists of the
@@ -454,8 +455,7 @@ func splitDatastorePath(path string) (string, string) {
 func (h *hook) EnterMaintenanceModeTask(ctx *simulator.Context, req *types.EnterMaintenanceMode_Task) soap.HasFault {
 	host, ok := simulator.Map.Get(h.target).(*simulator.HostSystem)
 	if !ok {
-		f, msg := notFound(h.target)
-		return &methods.EnterMaintenanceMode_TaskBody{Fault_: simulator.Fault(msg, f)}
+		return &methods.EnterMaintenanceMode_TaskBody{Fault_: notFoundFault(h.target)}
 	}
 	task := newTask(ctx, host.Self, host.Name, "enterMaintenanceMode", "EnterMaintenanceMode_Task", true)
 	evacuateOff := req.EvacuatePoweredOffVms != nil && *req.EvacuatePoweredOffVms
@@ -499,8 +499,7 @@ func (h *hook) EnterMaintenanceModeTask(ctx *simulator.Context, req *types.Enter
 func (h *hook) ExitMaintenanceModeTask(ctx *simulator.Context, req *types.ExitMaintenanceMode_Task) soap.HasFault {
 	host, ok := simulator.Map.Get(h.target).(*simulator.HostSystem)
 	if !ok {
-		f, msg := notFound(h.target)
-		return &methods.ExitMaintenanceMode_TaskBody{Fault_: simulator.Fault(msg, f)}
+		return &methods.ExitMaintenanceMode_TaskBody{Fault_: notFoundFault(h.target)}
 	}
 	task := newTask(ctx, host.Self, host.Name, "exitMaintenanceMode", "ExitMaintenanceMode_Task", false)
 	tasks.launch(task, func(time.Duration) (int32, *outcome) {
@@ -580,8 +579,7 @@ func leastLoaded(from *simulator.HostSystem) *simulator.HostSystem {
 func (h *hook) CancelTask(ctx *simulator.Context, req *types.CancelTask) soap.HasFault {
 	task, ok := simulator.Map.Get(h.target).(*simulator.Task)
 	if !ok {
-		f, msg := notFound(h.target)
-		return &methods.CancelTaskBody{Fault_: simulator.Fault(msg, f)}
+		return &methods.CancelTaskBody{Fault_: notFoundFault(h.target)}
 	}
 	var info types.TaskInfo
 	simulator.Map.WithLock(task, func() { info = task.Info })

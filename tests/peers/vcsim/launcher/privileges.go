@@ -102,12 +102,6 @@ func privilegesOf(ref types.ManagedObjectReference, user string) (map[string]boo
 	return held, true
 }
 
-// entityNotFound is the fault for a moref that names no entity (moves.go's notFound, as a SOAP fault).
-func entityNotFound(ref types.ManagedObjectReference) *soap.Fault {
-	fault, msg := notFound(ref)
-	return simulator.Fault(msg, fault)
-}
-
 // sessionUser is the user of sessionID, which must be the caller's own session: the launcher
 // does not look into other sessions (a real vCenter would, given Sessions.ValidateSession).
 func sessionUser(ctx *simulator.Context, sessionID string) (string, *soap.Fault) {
@@ -123,7 +117,7 @@ func availability(entities []types.ManagedObjectReference, ids []string, user st
 	for _, e := range entities {
 		held, ok := privilegesOf(e, user)
 		if !ok {
-			return nil, entityNotFound(e)
+			return nil, notFoundFault(e)
 		}
 		p := types.EntityPrivilege{Entity: e}
 		for _, id := range ids {
@@ -134,45 +128,29 @@ func availability(entities []types.ManagedObjectReference, ids []string, user st
 	return out, nil
 }
 
+// The hooks below are reached only with a -username (hooked); a body with a fault answers the fault.
+
 func (h *hook) HasPrivilegeOnEntities(ctx *simulator.Context, req *types.HasPrivilegeOnEntities) soap.HasFault {
-	if loginUser == "" {
-		return authManager().HasPrivilegeOnEntities(req)
-	}
-	body := &methods.HasPrivilegeOnEntitiesBody{}
 	user, fault := sessionUser(ctx, req.SessionId)
+	var res []types.EntityPrivilege
 	if fault == nil {
-		var res []types.EntityPrivilege
-		if res, fault = availability(req.Entity, req.PrivId, user); fault == nil {
-			body.Res = &types.HasPrivilegeOnEntitiesResponse{Returnval: res}
-		}
+		res, fault = availability(req.Entity, req.PrivId, user)
 	}
-	body.Fault_ = fault
-	return body
+	return &methods.HasPrivilegeOnEntitiesBody{Res: &types.HasPrivilegeOnEntitiesResponse{Returnval: res}, Fault_: fault}
 }
 
 func (h *hook) HasUserPrivilegeOnEntities(ctx *simulator.Context, req *types.HasUserPrivilegeOnEntities) soap.HasFault {
-	if loginUser == "" {
-		return authManager().HasUserPrivilegeOnEntities(req)
-	}
-	body := &methods.HasUserPrivilegeOnEntitiesBody{}
 	res, fault := availability(req.Entities, req.PrivId, req.UserName)
-	if fault == nil {
-		body.Res = &types.HasUserPrivilegeOnEntitiesResponse{Returnval: res}
-	}
-	body.Fault_ = fault
-	return body
+	return &methods.HasUserPrivilegeOnEntitiesBody{Res: &types.HasUserPrivilegeOnEntitiesResponse{Returnval: res}, Fault_: fault}
 }
 
 func (h *hook) FetchUserPrivilegeOnEntities(ctx *simulator.Context, req *types.FetchUserPrivilegeOnEntities) soap.HasFault {
-	if loginUser == "" {
-		return authManager().FetchUserPrivilegeOnEntities(req)
-	}
 	body := &methods.FetchUserPrivilegeOnEntitiesBody{}
 	var out []types.UserPrivilegeResult
 	for _, e := range req.Entities {
 		held, ok := privilegesOf(e, req.UserName)
 		if !ok {
-			body.Fault_ = entityNotFound(e)
+			body.Fault_ = notFoundFault(e)
 			return body
 		}
 		r := types.UserPrivilegeResult{Entity: e}
