@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import math
+
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView
 
 from hybridview.actions.operation import ItemState, ItemStatus
@@ -60,10 +62,12 @@ def step_tooltip(step: Step) -> str:
 
 
 REQUEST_ID_WIDTH = 290  # a Nova request id ("req-" and a UUID) in full
+PROGRESS_WIDTH = 180  # the least Progress gets: its title and a short line of progress ("done: evacuated")
+_REFIT = (QEvent.Type.Resize, QEvent.Type.StyleChange, QEvent.Type.FontChange)  # the room or the titles changed
 
 
 def items_view(model: KeyedTableModel, widths: tuple[int, ...]) -> QTableView:
-    """The item columns at ``widths``, then Progress taking the room left, then the request id."""
+    """The item columns at ``widths``, then Progress taking the room left, then the request id; no title cut."""
     view = QTableView()
     view.setModel(model)
     view.setWordWrap(True)
@@ -76,8 +80,48 @@ def items_view(model: KeyedTableModel, widths: tuple[int, ...]) -> QTableView:
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setStretchLastSection(False)
     header.setMinimumSectionSize(60)
-    for column, width in enumerate(widths):
-        view.setColumnWidth(column, width)
     header.setSectionResizeMode(model.columnCount() - 2, QHeaderView.ResizeMode.Stretch)
-    view.setColumnWidth(model.columnCount() - 1, REQUEST_ID_WIDTH)
+    ColumnFit(header, widths)
     return view
+
+
+class ColumnFit(QObject):
+    """Keeps every title of an item table whole: Progress stretches over the room the other columns leave,
+    at least ``PROGRESS_WIDTH``; a narrower table takes it from their room beyond their titles, each in
+    proportion. A column the operator widens or narrows keeps that width as its own.
+    """
+
+    def __init__(self, header: QHeaderView, widths: tuple[int, ...]) -> None:
+        super().__init__(header)
+        self._header = header
+        self.progress = header.count() - 2
+        self.wanted = {column: header.defaultSectionSize() for column in range(self.progress)}  # no width given
+        self.wanted |= dict(enumerate(widths[: self.progress])) | {self.progress + 1: REQUEST_ID_WIDTH}
+        self._fitting = False
+        header.sectionResized.connect(self._resized)
+        header.installEventFilter(self)
+        self.fit()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() in _REFIT:
+            self.fit()
+        return False
+
+    def fit(self) -> None:
+        header = self._header
+        header.ensurePolished()  # the titles at the applied sheet's type
+        titles = {column: header.sectionSizeHint(column) for column in range(header.count())}
+        wanted = {column: max(width, titles[column]) for column, width in self.wanted.items()}
+        room = header.width() - max(PROGRESS_WIDTH, titles[self.progress])  # the header is as wide as the rows
+        spare = sum(width - titles[column] for column, width in wanted.items())
+        share = min(1.0, max(0, sum(wanted.values()) - room) / spare) if spare else 0.0
+        self._fitting = True
+        try:
+            for column, width in wanted.items():
+                header.resizeSection(column, width - math.ceil((width - titles[column]) * share))
+        finally:
+            self._fitting = False
+
+    def _resized(self, column: int, _old: int, new: int) -> None:
+        if not self._fitting and column in self.wanted:
+            self.wanted[column] = new

@@ -28,6 +28,7 @@ from hybridview.ui.action_widgets import banner, set_banner
 from hybridview.ui.bridge import MonitorBridge
 from hybridview.ui.icons import icon
 from hybridview.ui.keyed_table import IconStateTable
+from hybridview.ui.wall import fit_header
 from hybridview.ui.widgets import tree_view
 from hybridview.views.activity_rows import (
     ACTIVITY_COLUMNS,
@@ -223,10 +224,14 @@ class ActivityView(QWidget):
         self.count_changed.emit(running + len(found))
 
     def _fit(self) -> None:
-        """Every column at its width (a long name or reason is cut, its tooltip has it all); Message takes the rest."""
+        """Every column at its width (a long name or reason is cut, its tooltip has it all); Message takes the rest.
+
+        Never narrower than its title at the type shown (the wall's, when rows arrive on the wall).
+        """
         for column in range(self.model.columnCount() - 1):
             self.view.resizeColumnToContents(column)
             self.view.setColumnWidth(column, MINIMUM_WIDTHS.get(column, self.view.columnWidth(column)))
+        fit_header(self.view.header())
 
     def dismiss_finished(self) -> None:
         self._dismissed.update(op.number for op in self._operations if op.done)

@@ -6,6 +6,10 @@ Recovery, Activity and Audit tabs' messages). The trees take them from the appli
 palette a widget sets for itself is put back by the style sheet's repolish, e.g. entering wall
 mode); a theme applied at run time (wall mode, the system's switch) recolours the keyed tables'
 rows in place, never resetting a model, and repaints the banners.
+
+Check boxes and radio buttons get their own palette (Fusion, Qt's style here, frames their box in
+their Window colour): a frame at 3:1 or more on every theme (WCAG non-text contrast), still drawn by
+the style with its check mark, focus and pressed looks (a style-sheet indicator rule would lose them).
 """
 
 from __future__ import annotations
@@ -56,6 +60,20 @@ _PALETTES: dict[Theme, dict[QPalette.ColorRole, str]] = {  # besides the rows' r
 _SHEETS = {Theme.DARK: "dark.qss", Theme.HIGH_CONTRAST: "high-contrast.qss"}
 _DISABLED_TEXT = {Theme.DARK: "#7d848c", Theme.HIGH_CONTRAST: "#9a9a9a"}  # a disabled button must look it
 _TEXT_ROLES = (_ROLE.WindowText, _ROLE.Text, _ROLE.ButtonText)
+# Each theme's frame of a check box's or radio button's indicator: 3:1 or more against the window and
+# the box's fill (Base), so an unchecked box is seen; the check mark is the palette's Text.
+INDICATOR_FRAMES = {Theme.LIGHT: "#767676", Theme.DARK: "#9ea6af", Theme.HIGH_CONTRAST: "#c8c8c8"}
+INDICATOR_CLASSES = ("QCheckBox", "QRadioButton")
+FUSION_FRAME_SHADE = 140 / 110  # Fusion's frame: their Window colour .darker(140).lighter(110)
+
+
+def indicator_window(frame: str) -> QColor:
+    """The Window colour from which Fusion draws ``frame`` (nothing else of a check box paints Window)."""
+    colour = QColor(frame)
+    shaded = round(colour.value() * FUSION_FRAME_SHADE)
+    if shaded > 255:
+        raise ValueError(f"Fusion cannot draw an indicator frame as light as {frame}")
+    return QColor.fromHsv(colour.hsvHue(), colour.hsvSaturation(), shaded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +225,11 @@ class ThemeManager:
         disabled, dimmed = QPalette.ColorGroup.Disabled, _DISABLED_TEXT.get(resolved)
         for role in _TEXT_ROLES:  # setColor set every group: give the disabled one its own again
             palette.setColor(disabled, role, QColor(dimmed) if dimmed else self._light_palette.color(disabled, role))
-        self._app.setPalette(palette)
+        self._app.setPalette(palette)  # drops the per-class palettes: the indicators' again after it
+        indicators = QPalette(palette)
+        indicators.setColor(_ROLE.Window, indicator_window(INDICATOR_FRAMES[resolved]))
+        for name in INDICATOR_CLASSES:
+            self._app.setPalette(indicators, name)  # type: ignore[arg-type]  # the stub says bytes; PySide takes str
         sheet = _SHEETS.get(resolved)
         self._app.setStyleSheet(style_sheet() + ("\n" + _sheet(sheet) if sheet else ""))
         changed, self.applied = resolved is not self.applied, resolved

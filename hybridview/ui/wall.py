@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, QTreeView
+from shiboken6 import isValid
 
 from hybridview.ui.theme import Theme, themes
 from hybridview.views.presentation import Presentation
@@ -111,9 +112,10 @@ class WallMode(QObject):
         themes().apply(theme)
         w.setStyleSheet("")
         for view, size in self._icon_sizes:
-            view.setIconSize(size)
+            if isValid(view):  # a write dialog closed on the wall has taken its views with it
+                view.setIconSize(size)
         for header, widths in self._widths:  # as they were for the usual type
-            for column, width in enumerate(widths[: header.count()]):
+            for column, width in enumerate(widths[: header.count()] if isValid(header) else []):
                 header.resizeSection(column, width)
         for action in self.editing_actions():
             action.setVisible(True)

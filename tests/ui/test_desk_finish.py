@@ -20,24 +20,13 @@ from hybridview.ui.wall import wall_mode
 from hybridview.ui.widgets import tree_view
 from hybridview.views.activity_rows import STATE_LOOK
 from hybridview.views.problems_rows import LOOK
+from tests.ui.contrast import contrast
 from tests.ui.harness import fast_demo, window_over
 
 pytestmark = pytest.mark.ui
 THEMES = (Theme.LIGHT, Theme.DARK, Theme.HIGH_CONTRAST)  # wall mode is the dark theme (test below)
 SEVERITIES = tuple(Severity)
 AA = 4.5
-
-
-def contrast(a: str, b: str) -> float:
-    """The WCAG 2 contrast ratio of two sRGB colours (#rrggbb), 1 to 21."""
-
-    def luminance(colour: str) -> float:
-        channels = [int(colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
-        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-    high, low = sorted((luminance(a), luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
 
 
 @pytest.fixture
